@@ -91,9 +91,13 @@ export const unauthorizedClient = (description: string) => new OAuthError('unaut
 export function toOAuthError(err: unknown): OAuthError {
   if (err instanceof OAuthError) return err;
   if (isUnavailable(err)) {
-    return new OAuthError('temporarily_unavailable', 'The service is temporarily unavailable, try again shortly', {
-      cause: err,
-    });
+    return new OAuthError(
+      'temporarily_unavailable',
+      'The service is temporarily unavailable, try again shortly',
+      {
+        cause: err,
+      },
+    );
   }
   return new OAuthError('server_error', 'An unexpected error occurred', { cause: err });
 }
@@ -102,5 +106,7 @@ export function toOAuthError(err: unknown): OAuthError {
 export const unavailableMark: unique symbol = Symbol.for('sesame.unavailable');
 
 function isUnavailable(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as Record<symbol, unknown>)[unavailableMark] === true;
+  return (
+    typeof err === 'object' && err !== null && (err as Record<symbol, unknown>)[unavailableMark] === true
+  );
 }

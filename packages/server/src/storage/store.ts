@@ -212,3 +212,13 @@ export class AlreadyExistsError extends Error {
     this.field = field;
   }
 }
+
+/** A client already has the maximum of two active secrets; one must expire or be deleted first. */
+export class TooManySecretsError extends Error {
+  readonly clientId: string;
+  constructor(clientId: string) {
+    super(`client ${clientId} already has two active secrets`);
+    this.name = 'TooManySecretsError';
+    this.clientId = clientId;
+  }
+}

@@ -1,0 +1,79 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { PasswordHasher } from './accounts/passwords.ts';
+import type { Config } from './config/config.ts';
+import { ConfigError } from './config/load.ts';
+import type { ServerContext } from './context.ts';
+import { KeyRing } from './keys/key-ring.ts';
+import { deriveKey } from './keys/secret-box.ts';
+import { openSqliteStore } from './storage/sqlite/open-sqlite-store.ts';
+import type { Store } from './storage/store.ts';
+
+/** Where a `DATABASE_URL` points. */
+export type DatabaseTarget = { kind: 'sqlite'; filename: string } | { kind: 'postgres'; url: string };
+
+/** Reads `DATABASE_URL`: a SQLite path (`./data/sesame.db`, `sqlite:…`, `file:…`, `:memory:`) or a postgres URL. */
+export function parseDatabaseUrl(databaseUrl: string): DatabaseTarget {
+  if (/^postgres(ql)?:\/\//i.test(databaseUrl)) return { kind: 'postgres', url: databaseUrl };
+  if (databaseUrl === ':memory:' || databaseUrl === 'sqlite::memory:')
+    return { kind: 'sqlite', filename: ':memory:' };
+  const path = databaseUrl.replace(/^sqlite:(\/\/)?/i, '').replace(/^file:(\/\/)?/i, '');
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(path) || path.length === 0) {
+    throw new ConfigError(`DATABASE_URL must be a SQLite file path or a postgres:// URL, not ${databaseUrl}`);
+  }
+  return { kind: 'sqlite', filename: resolve(path) };
+}
+
+/** Opens (and migrates) the store a configuration names. */
+export async function openStore(config: Config): Promise<Store> {
+  const target = parseDatabaseUrl(config.databaseUrl);
+  if (target.kind === 'postgres') {
+    throw new ConfigError(
+      'DATABASE_URL names PostgreSQL, which this build does not include; use a SQLite path',
+    );
+  }
+  if (target.filename !== ':memory:') mkdirSync(dirname(target.filename), { recursive: true });
+  const store = await openSqliteStore({ filename: target.filename });
+  await store.migrate();
+  return store;
+}
+
+/** Builds the key ring a configuration asks for (not yet loaded). */
+export function createKeyRing(config: Config, store: Store): KeyRing {
+  return new KeyRing({
+    store: store.keys,
+    encryptionKey: deriveKey(config.secret, 'signing-keys'),
+    alg: config.signingAlg,
+    jwksMaxAgeSeconds: config.jwksMaxAge,
+    // The longest-lived token: machine tokens, ID tokens, or the longest access-token lifetime allowed.
+    maxTokenLifetimeSeconds: Math.max(config.machineTokenTtl, config.idTokenTtl, 86400),
+    rotationIntervalSeconds:
+      config.keyRotationDays > 0 ? config.keyRotationDays * 86400 : Number.MAX_SAFE_INTEGER,
+    now: config.now,
+  });
+}
+
+/**
+ * Assembles everything a request needs: the store (migrated), the signing keys (loaded, one
+ * created on first start), the password hasher.
+ */
+export async function createServerContext(
+  config: Config,
+  options: { logger: Logger; store?: Store; sleep?: (ms: number) => Promise<void> },
+): Promise<ServerContext> {
+  const store = options.store ?? (await openStore(config));
+  const keys = createKeyRing(config, store);
+  await keys.load();
+  await keys.ensureSigningKey();
+  return {
+    config,
+    store,
+    keys,
+    passwords: new PasswordHasher({ concurrency: config.passwordHashConcurrency }),
+    logger: options.logger,
+    sealingKey: deriveKey(config.secret, 'sealed-responses'),
+    csrfKey: deriveKey(config.secret, 'csrf'),
+    sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+  };
+}

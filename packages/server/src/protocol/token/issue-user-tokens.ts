@@ -1,0 +1,110 @@
+import type { ServerContext } from '../../context.ts';
+import { hashSecret, newId, newSecret } from '../../lib/ids.ts';
+import type { Client, RefreshToken, Session, User } from '../../storage/types.ts';
+import { invalidGrant } from '../errors.ts';
+import { mintAccessToken, mintIdToken } from '../tokens.ts';
+
+/** The RFC 6749 §5.1 success body. */
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  scope: string;
+  id_token?: string;
+  refresh_token?: string;
+}
+
+/** The tokens minted for a user, and the refresh token record to store (not stored yet). */
+export interface MintedUserTokens {
+  response: TokenResponse;
+  refreshToken: RefreshToken | null;
+}
+
+/**
+ * Mints the access token, the ID token (with `openid`) and a refresh token (with
+ * `offline_access`) for a user in a grant. Callers store the refresh token atomically with
+ * whatever else their grant requires.
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.1
+ */
+export async function mintUserTokens(
+  ctx: ServerContext,
+  input: {
+    client: Client;
+    user: User;
+    organizationId: string | null;
+    session: Session;
+    grantId: string;
+    /** Scope of the grant (what the refresh token keeps). */
+    grantScope: readonly string[];
+    /** Scope of this access token (narrower on a scoped refresh). */
+    scope: readonly string[];
+    nonce: string | null;
+  },
+): Promise<MintedUserTokens> {
+  const { client, user, session, scope } = input;
+  const organization = input.organizationId ? await ctx.store.organizations.get(input.organizationId) : null;
+  const entitlements = organization
+    ? await ctx.store.roles.entitlements(user.id, organization.id)
+    : { roles: [], permissions: [] };
+  const access = await mintAccessToken(ctx, {
+    client,
+    user,
+    organization,
+    sessionId: session.id,
+    grantId: input.grantId,
+    scope,
+    entitlements,
+  });
+  const response: TokenResponse = {
+    access_token: access.token,
+    token_type: 'Bearer',
+    expires_in: access.expiresIn,
+    scope: scope.join(' '),
+  };
+  if (scope.includes('openid')) {
+    response.id_token = await mintIdToken(ctx, {
+      client,
+      user,
+      organizationId: organization?.id ?? null,
+      sessionId: session.id,
+      scope,
+      authTime: session.authTime,
+      amr: session.amr,
+      nonce: input.nonce,
+      accessToken: access.token,
+    });
+  }
+  let refreshToken: RefreshToken | null = null;
+  if (input.grantScope.includes('offline_access')) {
+    const now = ctx.config.now();
+    const value = newSecret();
+    // A refresh token dies with its session, so it never outlives the session's absolute expiry.
+    const ttlEnd = now.getTime() + ctx.config.refreshTokenTtl * 1000;
+    refreshToken = {
+      id: newId('tkn'),
+      tokenHash: hashSecret(value),
+      grantId: input.grantId,
+      clientId: client.id,
+      userId: user.id,
+      organizationId: organization?.id ?? null,
+      sessionId: session.id,
+      scope: [...input.grantScope],
+      authTime: session.authTime,
+      amr: session.amr,
+      createdAt: now,
+      expiresAt: new Date(Math.min(ttlEnd, session.absoluteExpiresAt.getTime())),
+      rotatedAt: null,
+      successorSealed: null,
+      revokedAt: null,
+    };
+    response.refresh_token = value;
+  }
+  return { response, refreshToken };
+}
+
+/** Loads the user behind a grant; a deleted or disabled user ends the grant's usefulness. */
+export async function requireActiveUser(ctx: ServerContext, userId: string): Promise<User> {
+  const user = await ctx.store.users.get(userId);
+  if (!user || user.disabled) throw invalidGrant('The user of this grant is no longer active');
+  return user;
+}

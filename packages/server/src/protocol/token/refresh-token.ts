@@ -1,0 +1,92 @@
+// Enforces (RFC 6749 §6, RFC 9700 §4.14.2): the refresh token is known, unexpired, unrevoked and
+// issued to this client; every use rotates it by compare-and-swap; presenting the just-rotated
+// token again within the grace window returns the same successor (two tabs agree); later reuse
+// revokes the whole family; a narrower scope is allowed, a wider one is `invalid_scope`; the
+// token dies with its sign-in session.
+import type { ServerContext } from '../../context.ts';
+import { SealError, seal, unseal } from '../../keys/secret-box.ts';
+import { hashSecret } from '../../lib/ids.ts';
+import type { Client, RefreshToken } from '../../storage/types.ts';
+import { invalidGrant, invalidScope } from '../errors.ts';
+import { optionalParam, parseScope, type RawParams, requiredParam } from '../params.ts';
+import { sessionExpiry, touchSession } from '../sessions.ts';
+import { mintUserTokens, requireActiveUser, type TokenResponse } from './issue-user-tokens.ts';
+
+/** Exchanges a refresh token, rotating it. @see https://www.rfc-editor.org/rfc/rfc6749#section-6 */
+export async function exchangeRefreshToken(
+  ctx: ServerContext,
+  client: Client,
+  params: RawParams,
+): Promise<TokenResponse> {
+  const presented = requiredParam(params, 'refresh_token', 512);
+  const requestedScope = optionalParam(params, 'scope', 1000);
+  const now = ctx.config.now();
+
+  const current = await ctx.store.refreshTokens.getByHash(hashSecret(presented));
+  if (!current || current.clientId !== client.id) throw invalidGrant('The refresh token is invalid');
+  if (current.revokedAt) throw invalidGrant('The refresh token has been revoked');
+  if (current.expiresAt <= now) throw invalidGrant('The refresh token has expired');
+  if (current.rotatedAt) return replayWithinGrace(ctx, current);
+
+  const scope = requestedScope === null ? current.scope : parseScope(requestedScope);
+  const wider = scope.filter((s) => !current.scope.includes(s));
+  if (wider.length > 0) throw invalidScope(`Scope exceeds the original grant: ${wider.join(' ')}`);
+
+  const session = await ctx.store.sessions.get(current.sessionId);
+  if (!session || sessionExpiry(session, now)) {
+    await ctx.store.grants.revoke(current.grantId, now);
+    throw invalidGrant('The sign-in session has ended');
+  }
+  const user = await requireActiveUser(ctx, current.userId);
+  const minted = await mintUserTokens(ctx, {
+    client,
+    user,
+    organizationId: current.organizationId,
+    session,
+    grantId: current.grantId,
+    grantScope: current.scope,
+    scope,
+    nonce: null,
+  });
+  const successor = minted.refreshToken;
+  if (!successor) throw invalidGrant('The grant no longer allows refresh tokens');
+  const sealed = await seal(minted.response, ctx.sealingKey);
+  const rotated = await ctx.store.refreshTokens.rotate(current.id, successor, sealed, now);
+  if (!rotated) {
+    // Another request rotated it between our read and our write: answer as it did, if in time.
+    const latest = await ctx.store.refreshTokens.getByHash(current.tokenHash);
+    if (!latest || latest.revokedAt || !latest.rotatedAt) throw invalidGrant('The refresh token is invalid');
+    return replayWithinGrace(ctx, latest);
+  }
+  await touchSession(ctx, session);
+  return minted.response;
+}
+
+async function replayWithinGrace(ctx: ServerContext, token: RefreshToken): Promise<TokenResponse> {
+  const now = ctx.config.now();
+  const rotatedAt = token.rotatedAt as Date;
+  const withinGrace = now.getTime() - rotatedAt.getTime() <= ctx.config.refreshGrace * 1000;
+  if (withinGrace && token.successorSealed) {
+    const session = await ctx.store.sessions.get(token.sessionId);
+    const grant = await ctx.store.grants.get(token.grantId);
+    if (!session || sessionExpiry(session, now) || !grant || grant.revokedAt) {
+      throw invalidGrant('The refresh token has been revoked');
+    }
+    try {
+      return await unseal<TokenResponse>(token.successorSealed, ctx.sealingKey);
+    } catch (err) {
+      if (!(err instanceof SealError)) throw err;
+      ctx.logger.error(
+        { grantId: token.grantId },
+        'sealed successor could not be opened (server secret changed?)',
+      );
+      throw invalidGrant('The refresh token has already been used');
+    }
+  }
+  await ctx.store.grants.revoke(token.grantId, now);
+  ctx.logger.warn(
+    { clientId: token.clientId, grantId: token.grantId },
+    'refresh token reused; family revoked',
+  );
+  throw invalidGrant('The refresh token has already been used');
+}
