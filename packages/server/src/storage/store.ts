@@ -104,7 +104,11 @@ export interface SessionStore {
    * Returns the session as it was ended, or `null` when it was unknown or already ended.
    */
   end(id: string, reason: SessionEndReason, now: Date): Promise<Session | null>;
-  listForUser(userId: string, page: PageRequest, options?: { activeOnly?: boolean; now?: Date }): Promise<Page<Session>>;
+  listForUser(
+    userId: string,
+    page: PageRequest,
+    options?: { activeOnly?: boolean; now?: Date },
+  ): Promise<Page<Session>>;
   listActive(now: Date, page: PageRequest): Promise<Page<Session>>;
   /** Live sessions past their idle or absolute expiry, for the sweeper to end. */
   listExpired(now: Date, limit: number): Promise<Session[]>;
@@ -170,7 +174,10 @@ export interface AuditStore {
 }
 
 /** Rows removed by one sweep, per kind. */
-export type SweepReport = Record<'codes' | 'interactions' | 'refreshTokens' | 'grants' | 'rateLimits' | 'sessions' | 'keys', number>;
+export type SweepReport = Record<
+  'codes' | 'interactions' | 'refreshTokens' | 'grants' | 'rateLimits' | 'sessions' | 'keys',
+  number
+>;
 
 /** The whole storage interface; one implementation per database. */
 export interface Store {

@@ -96,7 +96,14 @@ export interface Permission {
   updatedAt: Date;
 }
 
-export type SessionEndReason = 'logout' | 'revoked' | 'idle_timeout' | 'absolute_timeout' | 'user_deleted' | 'user_disabled' | 'replaced';
+export type SessionEndReason =
+  | 'logout'
+  | 'revoked'
+  | 'idle_timeout'
+  | 'absolute_timeout'
+  | 'user_deleted'
+  | 'user_disabled'
+  | 'replaced';
 
 /** A browser's sign-in session at the server (single sign-on). */
 export interface Session {

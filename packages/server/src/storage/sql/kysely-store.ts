@@ -1,0 +1,1276 @@
+import { type Expression, type ExpressionBuilder, type Kysely, Migrator, type SqlBool, sql } from 'kysely';
+import {
+  type AuditStore,
+  type ClientStore,
+  type CodeStore,
+  type GrantStore,
+  type InteractionStore,
+  type KeyStore,
+  type MembershipStore,
+  type OrganizationStore,
+  type PageRequest,
+  type RateLimitStore,
+  type RefreshTokenStore,
+  type RoleStore,
+  type SessionStore,
+  type Store,
+  type SweepReport,
+  TooManySecretsError,
+  type UserStore,
+} from '../store.ts';
+import type {
+  AuditEvent,
+  AuthorizationCode,
+  Client,
+  ClientSecret,
+  Grant,
+  Interaction,
+  Membership,
+  Organization,
+  Page,
+  Permission,
+  RefreshToken,
+  Role,
+  Session,
+  SessionEndReason,
+  SigningKey,
+  User,
+} from '../types.ts';
+import { migrationProvider } from './migrations.ts';
+import { keysetPage } from './paging.ts';
+import {
+  auditEventFromRow,
+  auditEventToRow,
+  authorizationCodeFromRow,
+  authorizationCodeToRow,
+  clientFromRow,
+  clientSecretFromRow,
+  clientSecretToRow,
+  clientToRow,
+  definedColumns,
+  grantFromRow,
+  grantToRow,
+  interactionFromRow,
+  interactionToRow,
+  membershipFromRow,
+  membershipToRow,
+  organizationFromRow,
+  organizationToRow,
+  permissionFromRow,
+  permissionToRow,
+  refreshTokenFromRow,
+  refreshTokenToRow,
+  roleFromRow,
+  roleToRow,
+  sessionFromRow,
+  sessionToRow,
+  signingKeyFromRow,
+  signingKeyToRow,
+  userFromRow,
+  userToRow,
+} from './rows.ts';
+import type { Database } from './schema.ts';
+import { translateUniqueViolation, type UniqueField } from './unique-violation.ts';
+
+type Db = Kysely<Database>;
+type Kind = Store['kind'];
+
+/** How long ended or expired sessions are kept before the sweeper deletes them (for audit and support). */
+const sessionRetentionMs = 7 * 24 * 60 * 60 * 1000;
+/** A client may hold two active secrets: the current one and the one being rotated out. */
+const maxActiveSecrets = 2;
+
+/** Runs `work` in its own transaction, or inside the caller's when `db` already is one. */
+function atomic<T>(db: Db, work: (db: Db) => Promise<T>): Promise<T> {
+  return db.isTransaction ? work(db) : db.transaction().execute(work);
+}
+
+function changed(result: { numUpdatedRows?: bigint; numDeletedRows?: bigint }): boolean {
+  return (result.numUpdatedRows ?? result.numDeletedRows ?? 0n) > 0n;
+}
+
+/** Runs a `count(*) as n` query; PostgreSQL returns the bigint count as a string. */
+async function countRows(query: { executeTakeFirstOrThrow(): Promise<{ n: number | string | bigint }> }) {
+  return Number((await query.executeTakeFirstOrThrow()).n);
+}
+
+/** A case-insensitive substring match; `%`, `_` and `\` in the needle match themselves. */
+function containsIgnoringCase(column: Expression<string | null>, needle: string): Expression<SqlBool> {
+  const pattern = `%${needle.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  // PostgreSQL's LIKE is case-sensitive and SQLite's is not, so both sides are lower-cased.
+  return sql<SqlBool>`lower(${column}) like ${pattern} escape '\\'`;
+}
+
+const userUniqueFields: UniqueField[] = [
+  { field: 'email', names: ['users_email_unique'], columns: 'users.email' },
+  { field: 'externalId', names: ['users_external_id_unique'], columns: 'users.external_id' },
+  { field: 'id', names: ['users_pkey'], columns: 'users.id' },
+];
+const organizationUniqueFields: UniqueField[] = [
+  { field: 'externalId', names: ['organizations_external_id_unique'], columns: 'organizations.external_id' },
+  { field: 'id', names: ['organizations_pkey'], columns: 'organizations.id' },
+];
+const membershipUniqueFields: UniqueField[] = [
+  {
+    field: 'membership',
+    names: ['memberships_pk'],
+    columns: 'memberships.organization_id, memberships.user_id',
+  },
+];
+const roleUniqueFields: UniqueField[] = [
+  { field: 'name', names: ['roles_env_name_unique'], columns: 'roles.name' },
+  { field: 'name', names: ['roles_org_name_unique'], columns: 'roles.organization_id, roles.name' },
+  { field: 'id', names: ['roles_pkey'], columns: 'roles.id' },
+];
+const permissionUniqueFields: UniqueField[] = [
+  { field: 'name', names: ['permissions_name_unique'], columns: 'permissions.name' },
+  { field: 'id', names: ['permissions_pkey'], columns: 'permissions.id' },
+];
+
+/**
+ * The `Store` on Kysely, in SQL that SQLite and PostgreSQL both accept. Constructed on a
+ * `Transaction`, every sub-store runs inside it.
+ */
+export class KyselyStore implements Store {
+  readonly kind: Kind;
+  readonly clients: ClientStore;
+  readonly users: UserStore;
+  readonly organizations: OrganizationStore;
+  readonly memberships: MembershipStore;
+  readonly roles: RoleStore;
+  readonly sessions: SessionStore;
+  readonly interactions: InteractionStore;
+  readonly grants: GrantStore;
+  readonly codes: CodeStore;
+  readonly refreshTokens: RefreshTokenStore;
+  readonly keys: KeyStore;
+  readonly rateLimits: RateLimitStore;
+  readonly audit: AuditStore;
+  readonly #db: Db;
+
+  constructor(db: Db, kind: Kind) {
+    this.#db = db;
+    this.kind = kind;
+    this.clients = new SqlClientStore(db, kind);
+    this.users = new SqlUserStore(db);
+    this.organizations = new SqlOrganizationStore(db);
+    this.memberships = new SqlMembershipStore(db);
+    this.roles = new SqlRoleStore(db);
+    this.sessions = new SqlSessionStore(db);
+    this.interactions = new SqlInteractionStore(db);
+    this.grants = new SqlGrantStore(db);
+    this.codes = new SqlCodeStore(db);
+    this.refreshTokens = new SqlRefreshTokenStore(db);
+    this.keys = new SqlKeyStore(db);
+    this.rateLimits = new SqlRateLimitStore(db);
+    this.audit = new SqlAuditStore(db);
+  }
+
+  transaction<T>(work: (store: Store) => Promise<T>): Promise<T> {
+    // Already in one: a nested BEGIN would fail on both databases, and savepoints are not needed.
+    if (this.#db.isTransaction) return work(this);
+    return this.#db.transaction().execute((trx) => work(new KyselyStore(trx, this.kind)));
+  }
+
+  async sweep(now: Date, batchSize: number): Promise<SweepReport> {
+    if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
+      throw new TypeError(`sweep batchSize must be a positive integer, got ${batchSize}`);
+    }
+    const db = this.#db;
+    const t = now.getTime();
+    const cutoff = t - sessionRetentionMs;
+    const deleted = (result: { numDeletedRows: bigint }) => Number(result.numDeletedRows);
+
+    // Each kind deletes `IN (SELECT ... LIMIT n)`: both databases accept it, neither has a
+    // portable `DELETE ... LIMIT`. Tokens go before grants so emptied grants are swept at once.
+    const codes = await db
+      .deleteFrom('authorization_codes')
+      .where(
+        'code_hash',
+        'in',
+        db
+          .selectFrom('authorization_codes')
+          .select('code_hash')
+          .where('expires_at', '<=', t)
+          .limit(batchSize),
+      )
+      .executeTakeFirstOrThrow();
+    const interactions = await db
+      .deleteFrom('interactions')
+      .where(
+        'id',
+        'in',
+        db.selectFrom('interactions').select('id').where('expires_at', '<=', t).limit(batchSize),
+      )
+      .executeTakeFirstOrThrow();
+    const refreshTokens = await db
+      .deleteFrom('refresh_tokens')
+      .where(
+        'id',
+        'in',
+        db.selectFrom('refresh_tokens').select('id').where('expires_at', '<=', t).limit(batchSize),
+      )
+      .executeTakeFirstOrThrow();
+    const grants = await db
+      .deleteFrom('grants')
+      .where(
+        'id',
+        'in',
+        db
+          .selectFrom('grants as g')
+          .select('g.id')
+          .where('g.expires_at', '<=', t)
+          .where(({ exists, not, selectFrom }) =>
+            not(exists(selectFrom('refresh_tokens as r').select('r.id').whereRef('r.grant_id', '=', 'g.id'))),
+          )
+          .limit(batchSize),
+      )
+      .executeTakeFirstOrThrow();
+    const rateLimits = await db
+      .deleteFrom('rate_limits')
+      .where(({ eb, refTuple }) =>
+        eb(
+          refTuple('key', 'window_start'),
+          'in',
+          db
+            .selectFrom('rate_limits')
+            .select(['key', 'window_start'])
+            .where('expires_at', '<=', t)
+            .limit(batchSize)
+            .$asTuple('key', 'window_start'),
+        ),
+      )
+      .executeTakeFirstOrThrow();
+    const sessions = await db
+      .deleteFrom('sessions')
+      .where(
+        'id',
+        'in',
+        db
+          .selectFrom('sessions')
+          .select('id')
+          .where((eb) => eb.or([eb('ended_at', '<=', cutoff), eb('absolute_expires_at', '<=', cutoff)]))
+          .limit(batchSize),
+      )
+      .executeTakeFirstOrThrow();
+    const keys = await db
+      .deleteFrom('signing_keys')
+      .where(
+        'id',
+        'in',
+        db.selectFrom('signing_keys').select('id').where('expires_at', '<=', t).limit(batchSize),
+      )
+      .executeTakeFirstOrThrow();
+
+    return {
+      codes: deleted(codes),
+      interactions: deleted(interactions),
+      refreshTokens: deleted(refreshTokens),
+      grants: deleted(grants),
+      rateLimits: deleted(rateLimits),
+      sessions: deleted(sessions),
+      keys: deleted(keys),
+    };
+  }
+
+  async migrate(): Promise<void> {
+    const migrator = new Migrator({ db: this.#db, provider: migrationProvider });
+    const { error, results } = await migrator.migrateToLatest();
+    if (error === undefined) return;
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`${this.kind} migration ${failed ?? '(before any migration ran)'} failed: ${reason}`, {
+      cause: error,
+    });
+  }
+
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.#db);
+  }
+
+  async close(): Promise<void> {
+    await this.#db.destroy();
+  }
+}
+
+class SqlClientStore implements ClientStore {
+  readonly #db: Db;
+  readonly #kind: Kind;
+
+  constructor(db: Db, kind: Kind) {
+    this.#db = db;
+    this.#kind = kind;
+  }
+
+  async insert(client: Client): Promise<void> {
+    await this.#db.insertInto('clients').values(clientToRow(client)).execute();
+  }
+
+  async get(id: string): Promise<Client | null> {
+    const row = await this.#db.selectFrom('clients').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? clientFromRow(row) : null;
+  }
+
+  async list(): Promise<Client[]> {
+    const rows = await this.#db.selectFrom('clients').selectAll().orderBy('id').execute();
+    return rows.map(clientFromRow);
+  }
+
+  async update(
+    id: string,
+    patch: Partial<Omit<Client, 'id' | 'type' | 'createdAt'>>,
+  ): Promise<Client | null> {
+    const set = definedColumns({
+      ...clientToRow(patch),
+      id: undefined,
+      type: undefined,
+      created_at: undefined,
+    });
+    if (Object.keys(set).length === 0) return this.get(id);
+    const row = await this.#db
+      .updateTable('clients')
+      .set(set)
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirst();
+    return row ? clientFromRow(row) : null;
+  }
+
+  async delete(id: string): Promise<boolean> {
+    return changed(await this.#db.deleteFrom('clients').where('id', '=', id).executeTakeFirst());
+  }
+
+  async insertSecret(secret: ClientSecret): Promise<void> {
+    await atomic(this.#db, async (db) => {
+      // SQLite transactions are serial already; PostgreSQL needs the client row locked so two
+      // concurrent inserts cannot both see one active secret.
+      if (this.#kind === 'postgres') {
+        await db.selectFrom('clients').select('id').where('id', '=', secret.clientId).forUpdate().execute();
+      }
+      const active = await countRows(
+        db
+          .selectFrom('client_secrets')
+          .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
+          .where('client_id', '=', secret.clientId)
+          .where((eb) =>
+            eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', secret.createdAt.getTime())]),
+          ),
+      );
+      if (active >= maxActiveSecrets) throw new TooManySecretsError(secret.clientId);
+      await db.insertInto('client_secrets').values(clientSecretToRow(secret)).execute();
+    });
+  }
+
+  async activeSecrets(clientId: string, now: Date): Promise<ClientSecret[]> {
+    const rows = await this.#db
+      .selectFrom('client_secrets')
+      .selectAll()
+      .where('client_id', '=', clientId)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now.getTime())]))
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .execute();
+    return rows.map(clientSecretFromRow);
+  }
+
+  async deleteSecret(clientId: string, secretId: string): Promise<boolean> {
+    const result = await this.#db
+      .deleteFrom('client_secrets')
+      .where('id', '=', secretId)
+      .where('client_id', '=', clientId)
+      .executeTakeFirst();
+    return changed(result);
+  }
+
+  async expireSecret(clientId: string, secretId: string, expiresAt: Date): Promise<boolean> {
+    const result = await this.#db
+      .updateTable('client_secrets')
+      .set({ expires_at: expiresAt.getTime() })
+      .where('id', '=', secretId)
+      .where('client_id', '=', clientId)
+      .executeTakeFirst();
+    return changed(result);
+  }
+}
+
+class SqlUserStore implements UserStore {
+  readonly #db: Db;
+
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  async insert(user: User): Promise<void> {
+    await translateUniqueViolation(userUniqueFields, () =>
+      this.#db.insertInto('users').values(userToRow(user)).execute(),
+    );
+  }
+
+  async get(id: string): Promise<User | null> {
+    const row = await this.#db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? userFromRow(row) : null;
+  }
+
+  async getByEmail(email: string): Promise<User | null> {
+    const row = await this.#db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
+    return row ? userFromRow(row) : null;
+  }
+
+  async getByExternalId(externalId: string): Promise<User | null> {
+    const row = await this.#db
+      .selectFrom('users')
+      .selectAll()
+      .where('external_id', '=', externalId)
+      .executeTakeFirst();
+    return row ? userFromRow(row) : null;
+  }
+
+  async list(
+    page: PageRequest,
+    filter: { query?: string; organizationId?: string } = {},
+  ): Promise<Page<User>> {
+    const { query, organizationId } = filter;
+    const matches = (eb: ExpressionBuilder<Database, 'users'>) => {
+      const conditions: Expression<SqlBool>[] = [];
+      if (query) {
+        conditions.push(
+          eb.or([
+            containsIgnoringCase(eb.ref('users.email'), query),
+            containsIgnoringCase(eb.ref('users.name'), query),
+          ]),
+        );
+      }
+      if (organizationId) {
+        conditions.push(
+          eb(
+            'users.id',
+            'in',
+            eb
+              .selectFrom('memberships')
+              .select('memberships.user_id')
+              .where('memberships.organization_id', '=', organizationId),
+          ),
+        );
+      }
+      return eb.and(conditions);
+    };
+    return keysetPage(
+      page,
+      async (after, limit) => {
+        const rows = await this.#db
+          .selectFrom('users')
+          .selectAll()
+          .where(matches)
+          .$if(after !== null, (qb) => qb.where('id', '>', after ?? ''))
+          .orderBy('id')
+          .limit(limit)
+          .execute();
+        return rows.map(userFromRow);
+      },
+      () =>
+        countRows(
+          this.#db
+            .selectFrom('users')
+            .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
+            .where(matches),
+        ),
+    );
+  }
+
+  async update(id: string, patch: Partial<Omit<User, 'id' | 'createdAt'>>): Promise<User | null> {
+    const set = definedColumns({ ...userToRow(patch), id: undefined, created_at: undefined });
+    if (Object.keys(set).length === 0) return this.get(id);
+    const row = await translateUniqueViolation(userUniqueFields, () =>
+      this.#db.updateTable('users').set(set).where('id', '=', id).returningAll().executeTakeFirst(),
+    );
+    return row ? userFromRow(row) : null;
+  }
+
+  async delete(id: string): Promise<boolean> {
+    return changed(await this.#db.deleteFrom('users').where('id', '=', id).executeTakeFirst());
+  }
+}
+
+class SqlOrganizationStore implements OrganizationStore {
+  readonly #db: Db;
+
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  async insert(org: Organization): Promise<void> {
+    await translateUniqueViolation(organizationUniqueFields, () =>
+      this.#db.insertInto('organizations').values(organizationToRow(org)).execute(),
+    );
+  }
+
+  async get(id: string): Promise<Organization | null> {
+    const row = await this.#db
+      .selectFrom('organizations')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row ? organizationFromRow(row) : null;
+  }
+
+  async getByExternalId(externalId: string): Promise<Organization | null> {
+    const row = await this.#db
+      .selectFrom('organizations')
+      .selectAll()
+      .where('external_id', '=', externalId)
+      .executeTakeFirst();
+    return row ? organizationFromRow(row) : null;
+  }
+
+  async list(page: PageRequest, filter: { query?: string } = {}): Promise<Page<Organization>> {
+    const { query } = filter;
+    const matches = (eb: ExpressionBuilder<Database, 'organizations'>) =>
+      eb.and(query ? [containsIgnoringCase(eb.ref('organizations.name'), query)] : []);
+    return keysetPage(
+      page,
+      async (after, limit) => {
+        const rows = await this.#db
+          .selectFrom('organizations')
+          .selectAll()
+          .where(matches)
+          .$if(after !== null, (qb) => qb.where('id', '>', after ?? ''))
+          .orderBy('id')
+          .limit(limit)
+          .execute();
+        return rows.map(organizationFromRow);
+      },
+      () =>
+        countRows(
+          this.#db
+            .selectFrom('organizations')
+            .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
+            .where(matches),
+        ),
+    );
+  }
+
+  async update(
+    id: string,
+    patch: Partial<Omit<Organization, 'id' | 'createdAt'>>,
+  ): Promise<Organization | null> {
+    const set = definedColumns({ ...organizationToRow(patch), id: undefined, created_at: undefined });
+    if (Object.keys(set).length === 0) return this.get(id);
+    const row = await translateUniqueViolation(organizationUniqueFields, () =>
+      this.#db.updateTable('organizations').set(set).where('id', '=', id).returningAll().executeTakeFirst(),
+    );
+    return row ? organizationFromRow(row) : null;
+  }
+
+  async delete(id: string): Promise<boolean> {
+    return changed(await this.#db.deleteFrom('organizations').where('id', '=', id).executeTakeFirst());
+  }
+}
+
+class SqlMembershipStore implements MembershipStore {
+  readonly #db: Db;
+
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  async insert(membership: Membership): Promise<void> {
+    await translateUniqueViolation(membershipUniqueFields, () =>
+      this.#db.insertInto('memberships').values(membershipToRow(membership)).execute(),
+    );
+  }
+
+  async get(organizationId: string, userId: string): Promise<Membership | null> {
+    const row = await this.#db
+      .selectFrom('memberships')
+      .selectAll()
+      .where('organization_id', '=', organizationId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    return row ? membershipFromRow(row) : null;
+  }
+
+  async listForUser(userId: string): Promise<Membership[]> {
+    const rows = await this.#db
+      .selectFrom('memberships')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .orderBy('created_at')
+      .orderBy('organization_id')
+      .execute();
+    return rows.map(membershipFromRow);
+  }
+
+  async update(
+    organizationId: string,
+    userId: string,
+    roles: string[],
+    now: Date,
+  ): Promise<Membership | null> {
+    const row = await this.#db
+      .updateTable('memberships')
+      .set({ roles: JSON.stringify(roles), updated_at: now.getTime() })
+      .where('organization_id', '=', organizationId)
+      .where('user_id', '=', userId)
+      .returningAll()
+      .executeTakeFirst();
+    return row ? membershipFromRow(row) : null;
+  }
+
+  async delete(organizationId: string, userId: string): Promise<boolean> {
+    const result = await this.#db
+      .deleteFrom('memberships')
+      .where('organization_id', '=', organizationId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    return changed(result);
+  }
+}
+
+class SqlRoleStore implements RoleStore {
+  readonly #db: Db;
+
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  /**
+   * Permission names must exist in `permissions`: the foreign key rejects unknown ones, and deleting
+   * a permission removes it from every role.
+   */
+  async insert(role: Role): Promise<void> {
+    await translateUniqueViolation(roleUniqueFields, () =>
+      atomic(this.#db, async (db) => {
+        await db.insertInto('roles').values(roleToRow(role)).execute();
+        await insertRolePermissions(db, role.id, role.permissions);
+      }),
+    );
+  }
+
+  async getByName(name: string, organizationId: string | null = null): Promise<Role | null> {
+    const rows = await this.#db
+      .selectFrom('roles')
+      .selectAll()
+      .where('name', '=', name)
+      .where((eb) =>
+        organizationId === null
+          ? eb('organization_id', 'is', null)
+          : eb.or([eb('organization_id', '=', organizationId), eb('organization_id', 'is', null)]),
+      )
+      .execute();
+    // An organization's own role shadows the environment role of the same name.
+    const row = rows.find((r) => r.organization_id !== null) ?? rows[0];
+    return row ? (await this.#withPermissions([row]))[0]! : null;
+  }
+
+  /**
+   * `undefined` lists every role, `null` the environment roles, an organization id the roles
+   * usable in it (its own and the environment's), ordered by id.
+   */
+  async list(organizationId?: string | null): Promise<Role[]> {
+    const rows = await this.#db
+      .selectFrom('roles')
+      .selectAll()
+      .$if(organizationId === null, (qb) => qb.where('organization_id', 'is', null))
+      .$if(typeof organizationId === 'string', (qb) =>
+        qb.where((eb) =>
+          eb.or([eb('organization_id', '=', organizationId ?? ''), eb('organization_id', 'is', null)]),
+        ),
+      )
+      .orderBy('id')
+      .execute();
+    return this.#withPermissions(rows);
+  }
+
+  async update(
+    id: string,
+    patch: Partial<Omit<Role, 'id' | 'createdAt' | 'organizationId'>>,
+  ): Promise<Role | null> {
+    const { permissions } = patch;
+    const set = definedColumns({
+      ...roleToRow(patch),
+      id: undefined,
+      created_at: undefined,
+      organization_id: undefined,
+    });
+    return translateUniqueViolation(roleUniqueFields, () =>
+      atomic(this.#db, async (db) => {
+        const row =
+          Object.keys(set).length === 0
+            ? await db.selectFrom('roles').selectAll().where('id', '=', id).executeTakeFirst()
+            : await db.updateTable('roles').set(set).where('id', '=', id).returningAll().executeTakeFirst();
+        if (!row) return null;
+        if (permissions !== undefined) {
+          await db.deleteFrom('role_permissions').where('role_id', '=', id).execute();
+          await insertRolePermissions(db, id, permissions);
+        }
+        return (await this.#withPermissions([row], db))[0]!;
+      }),
+    );
+  }
+
+  async delete(id: string): Promise<boolean> {
+    return changed(await this.#db.deleteFrom('roles').where('id', '=', id).executeTakeFirst());
+  }
+
+  async insertPermission(permission: Permission): Promise<void> {
+    await translateUniqueViolation(permissionUniqueFields, () =>
+      this.#db.insertInto('permissions').values(permissionToRow(permission)).execute(),
+    );
+  }
+
+  async getPermission(name: string): Promise<Permission | null> {
+    const row = await this.#db
+      .selectFrom('permissions')
+      .selectAll()
+      .where('name', '=', name)
+      .executeTakeFirst();
+    return row ? permissionFromRow(row) : null;
+  }
+
+  async listPermissions(): Promise<Permission[]> {
+    const rows = await this.#db.selectFrom('permissions').selectAll().orderBy('name').execute();
+    return rows.map(permissionFromRow);
+  }
+
+  async updatePermission(
+    name: string,
+    patch: { description: string; updatedAt: Date },
+  ): Promise<Permission | null> {
+    const row = await this.#db
+      .updateTable('permissions')
+      .set({ description: patch.description, updated_at: patch.updatedAt.getTime() })
+      .where('name', '=', name)
+      .returningAll()
+      .executeTakeFirst();
+    return row ? permissionFromRow(row) : null;
+  }
+
+  async deletePermission(name: string): Promise<boolean> {
+    return changed(await this.#db.deleteFrom('permissions').where('name', '=', name).executeTakeFirst());
+  }
+
+  /**
+   * Two queries: the membership's role names, then those roles (organization and environment) with
+   * their permissions. Names that no longer resolve to a role grant nothing and are left out.
+   */
+  async entitlements(
+    userId: string,
+    organizationId: string,
+  ): Promise<{ roles: string[]; permissions: string[] }> {
+    const membership = await this.#db
+      .selectFrom('memberships')
+      .select('roles')
+      .where('organization_id', '=', organizationId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    const names = [...new Set<string>(membership ? JSON.parse(membership.roles) : [])];
+    if (names.length === 0) return { roles: [], permissions: [] };
+
+    const rows = await this.#db
+      .selectFrom('roles')
+      .leftJoin('role_permissions', 'role_permissions.role_id', 'roles.id')
+      .select(['roles.id', 'roles.name', 'roles.organization_id', 'role_permissions.permission_name'])
+      .where('roles.name', 'in', names)
+      .where((eb) =>
+        eb.or([eb('roles.organization_id', '=', organizationId), eb('roles.organization_id', 'is', null)]),
+      )
+      .execute();
+    const resolved = new Map<string, string>();
+    for (const row of rows) {
+      if (!resolved.has(row.name) || row.organization_id !== null) resolved.set(row.name, row.id);
+    }
+    const chosen = new Set(resolved.values());
+    const permissions = new Set<string>();
+    for (const row of rows) {
+      if (chosen.has(row.id) && row.permission_name !== null) permissions.add(row.permission_name);
+    }
+    return { roles: names.filter((name) => resolved.has(name)), permissions: [...permissions].sort() };
+  }
+
+  async #withPermissions(rows: Array<Parameters<typeof roleFromRow>[0]>, db: Db = this.#db): Promise<Role[]> {
+    if (rows.length === 0) return [];
+    const links = await db
+      .selectFrom('role_permissions')
+      .select(['role_id', 'permission_name'])
+      .where(
+        'role_id',
+        'in',
+        rows.map((r) => r.id),
+      )
+      .orderBy('permission_name')
+      .execute();
+    const byRole = groupBy(
+      links,
+      (l) => l.role_id,
+      (l) => l.permission_name,
+    );
+    return rows.map((row) => roleFromRow(row, byRole.get(row.id) ?? []));
+  }
+}
+
+async function insertRolePermissions(db: Db, roleId: string, permissions: string[]): Promise<void> {
+  const unique = [...new Set(permissions)];
+  if (unique.length === 0) return;
+  await db
+    .insertInto('role_permissions')
+    .values(unique.map((permission_name) => ({ role_id: roleId, permission_name })))
+    .execute();
+}
+
+function groupBy<T>(items: T[], key: (item: T) => string, value: (item: T) => string): Map<string, string[]> {
+  const groups = new Map<string, string[]>();
+  for (const item of items) {
+    const k = key(item);
+    const group = groups.get(k);
+    if (group) group.push(value(item));
+    else groups.set(k, [value(item)]);
+  }
+  return groups;
+}
+
+type SessionRow = Parameters<typeof sessionFromRow>[0];
+
+class SqlSessionStore implements SessionStore {
+  readonly #db: Db;
+
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  async insert(session: Session): Promise<void> {
+    await atomic(this.#db, async (db) => {
+      await db.insertInto('sessions').values(sessionToRow(session)).execute();
+      const clientIds = [...new Set(session.clientIds)];
+      if (clientIds.length > 0) {
+        await db
+          .insertInto('session_clients')
+          .values(clientIds.map((client_id) => ({ session_id: session.id, client_id })))
+          .execute();
+      }
+    });
+  }
+
+  async get(id: string): Promise<Session | null> {
+    const row = await this.#db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? this.#one(row) : null;
+  }
+
+  async getByTokenHash(tokenHash: string): Promise<Session | null> {
+    const row = await this.#db
+      .selectFrom('sessions')
+      .selectAll()
+      .where('token_hash', '=', tokenHash)
+      .where('ended_at', 'is', null)
+      .executeTakeFirst();
+    return row ? this.#one(row) : null;
+  }
+
+  async touch(id: string, lastActiveAt: Date, idleExpiresAt: Date): Promise<void> {
+    await this.#db
+      .updateTable('sessions')
+      .set({ last_active_at: lastActiveAt.getTime(), idle_expires_at: idleExpiresAt.getTime() })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async reauthenticate(
+    id: string,
+    change: { tokenHash: string; authTime: Date; amr: string[]; lastActiveAt: Date; idleExpiresAt: Date },
+  ): Promise<void> {
+    await this.#db
+      .updateTable('sessions')
+      .set({
+        token_hash: change.tokenHash,
+        auth_time: change.authTime.getTime(),
+        amr: JSON.stringify(change.amr),
+        last_active_at: change.lastActiveAt.getTime(),
+        idle_expires_at: change.idleExpiresAt.getTime(),
+      })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async setOrganization(id: string, organizationId: string | null): Promise<void> {
+    await this.#db
+      .updateTable('sessions')
+      .set({ organization_id: organizationId })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async addClient(sessionId: string, clientId: string): Promise<void> {
+    await this.#db
+      .insertInto('session_clients')
+      .values({ session_id: sessionId, client_id: clientId })
+      .onConflict((oc) => oc.columns(['session_id', 'client_id']).doNothing())
+      .execute();
+  }
+
+  async end(id: string, reason: SessionEndReason, now: Date): Promise<Session | null> {
+    const t = now.getTime();
+    return atomic(this.#db, async (db) => {
+      const row = await db
+        .updateTable('sessions')
+        .set({ ended_at: t, end_reason: reason })
+        .where('id', '=', id)
+        .where('ended_at', 'is', null)
+        .returningAll()
+        .executeTakeFirst();
+      if (!row) return null;
+      await db
+        .updateTable('grants')
+        .set({ revoked_at: t })
+        .where('session_id', '=', id)
+        .where('revoked_at', 'is', null)
+        .execute();
+      await db
+        .updateTable('refresh_tokens')
+        .set({ revoked_at: t })
+        .where('session_id', '=', id)
+        .where('revoked_at', 'is', null)
+        .execute();
+      return (await this.#withClients([row], db))[0]!;
+    });
+  }
+
+  async listForUser(
+    userId: string,
+    page: PageRequest,
+    options: { activeOnly?: boolean; now?: Date } = {},
+  ): Promise<Page<Session>> {
+    const { activeOnly = false, now } = options;
+    return this.#page(page, (eb) =>
+      eb.and([
+        eb('user_id', '=', userId),
+        ...(activeOnly ? [eb('ended_at', 'is', null)] : []),
+        ...(activeOnly && now ? [notExpired(eb, now)] : []),
+      ]),
+    );
+  }
+
+  async listActive(now: Date, page: PageRequest): Promise<Page<Session>> {
+    return this.#page(page, (eb) => eb.and([eb('ended_at', 'is', null), notExpired(eb, now)]));
+  }
+
+  async listExpired(now: Date, limit: number): Promise<Session[]> {
+    const t = now.getTime();
+    const rows = await this.#db
+      .selectFrom('sessions')
+      .selectAll()
+      .where('ended_at', 'is', null)
+      .where((eb) => eb.or([eb('idle_expires_at', '<=', t), eb('absolute_expires_at', '<=', t)]))
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+    return this.#withClients(rows);
+  }
+
+  #page(
+    page: PageRequest,
+    matches: (eb: ExpressionBuilder<Database, 'sessions'>) => Expression<SqlBool>,
+  ): Promise<Page<Session>> {
+    return keysetPage(
+      page,
+      async (after, limit) => {
+        const rows = await this.#db
+          .selectFrom('sessions')
+          .selectAll()
+          .where(matches)
+          .$if(after !== null, (qb) => qb.where('id', '>', after ?? ''))
+          .orderBy('id')
+          .limit(limit)
+          .execute();
+        return this.#withClients(rows);
+      },
+      () =>
+        countRows(
+          this.#db
+            .selectFrom('sessions')
+            .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
+            .where(matches),
+        ),
+    );
+  }
+
+  async #one(row: SessionRow): Promise<Session> {
+    return (await this.#withClients([row]))[0]!;
+  }
+
+  async #withClients(rows: SessionRow[], db: Db = this.#db): Promise<Session[]> {
+    if (rows.length === 0) return [];
+    const links = await db
+      .selectFrom('session_clients')
+      .select(['session_id', 'client_id'])
+      .where(
+        'session_id',
+        'in',
+        rows.map((r) => r.id),
+      )
+      .orderBy('client_id')
+      .execute();
+    const bySession = groupBy(
+      links,
+      (l) => l.session_id,
+      (l) => l.client_id,
+    );
+    return rows.map((row) => sessionFromRow(row, bySession.get(row.id) ?? []));
+  }
+}
+
+function notExpired(eb: ExpressionBuilder<Database, 'sessions'>, now: Date): Expression<SqlBool> {
+  return eb.and([eb('idle_expires_at', '>', now.getTime()), eb('absolute_expires_at', '>', now.getTime())]);
+}
+
+class SqlInteractionStore implements InteractionStore {
+  readonly #db: Db;
+
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  async insert(interaction: Interaction): Promise<void> {
+    await this.#db.insertInto('interactions').values(interactionToRow(interaction)).execute();
+  }
+
+  async get(id: string): Promise<Interaction | null> {
+    const row = await this.#db.selectFrom('interactions').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? interactionFromRow(row) : null;
+  }
+
+  async setUser(id: string, userId: string, sessionId: string): Promise<void> {
+    await this.#db
+      .updateTable('interactions')
+      .set({ user_id: userId, session_id: sessionId })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async complete(id: string, now: Date): Promise<boolean> {
+    const result = await this.#db
+      .updateTable('interactions')
+      .set({ completed_at: now.getTime() })
+      .where('id', '=', id)
+      .where('completed_at', 'is', null)
+      .executeTakeFirst();
+    return changed(result);
+  }
+}
+
+class SqlGrantStore implements GrantStore {
+  readonly #db: Db;
+
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  async insert(grant: Grant): Promise<void> {
+    await this.#db.insertInto('grants').values(grantToRow(grant)).execute();
+  }
+
+  async get(id: string): Promise<Grant | null> {
+    const row = await this.#db.selectFrom('grants').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? grantFromRow(row) : null;
+  }
+
+  async revoke(id: string, now: Date): Promise<boolean> {
+    const t = now.getTime();
+    return atomic(this.#db, async (db) => {
+      const result = await db
+        .updateTable('grants')
+        .set({ revoked_at: t })
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      if (!changed(result)) return false;
+      await db
+        .updateTable('refresh_tokens')
+        .set({ revoked_at: t })
+        .where('grant_id', '=', id)
+        .where('revoked_at', 'is', null)
+        .execute();
+      return true;
+    });
+  }
+}
+
+class SqlCodeStore implements CodeStore {
+  readonly #db: Db;
+
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  async insert(code: AuthorizationCode): Promise<void> {
+    await this.#db.insertInto('authorization_codes').values(authorizationCodeToRow(code)).execute();
+  }
+
+  /**
+   * The conditional UPDATE is the single-use guarantee: of two concurrent redemptions exactly one
+   * changes the row. Expired codes are returned all the same; the token endpoint checks expiry.
+   */
+  async consume(codeHash: string, now: Date): Promise<{ code: AuthorizationCode; replayed: boolean } | null> {
+    const consumed = await this.#db
+      .updateTable('authorization_codes')
+      .set({ consumed_at: now.getTime() })
+      .where('code_hash', '=', codeHash)
+      .where('consumed_at', 'is', null)
+      .returningAll()
+      .executeTakeFirst();
+    if (consumed) return { code: authorizationCodeFromRow(consumed), replayed: false };
+    const earlier = await this.#db
+      .selectFrom('authorization_codes')
+      .selectAll()
+      .where('code_hash', '=', codeHash)
+      .executeTakeFirst();
+    return earlier ? { code: authorizationCodeFromRow(earlier), replayed: true } : null;
+  }
+}
+
+class SqlRefreshTokenStore implements RefreshTokenStore {
+  readonly #db: Db;
+
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  async insert(token: RefreshToken): Promise<void> {
+    await this.#db.insertInto('refresh_tokens').values(refreshTokenToRow(token)).execute();
+  }
+
+  async getByHash(tokenHash: string): Promise<RefreshToken | null> {
+    const row = await this.#db
+      .selectFrom('refresh_tokens')
+      .selectAll()
+      .where('token_hash', '=', tokenHash)
+      .executeTakeFirst();
+    return row ? refreshTokenFromRow(row) : null;
+  }
+
+  async rotate(
+    currentId: string,
+    successor: RefreshToken,
+    successorSealed: string,
+    now: Date,
+  ): Promise<boolean> {
+    return atomic(this.#db, async (db) => {
+      const result = await db
+        .updateTable('refresh_tokens')
+        .set({ rotated_at: now.getTime(), successor_sealed: successorSealed })
+        .where('id', '=', currentId)
+        .where('rotated_at', 'is', null)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      if (!changed(result)) return false;
+      await db.insertInto('refresh_tokens').values(refreshTokenToRow(successor)).execute();
+      return true;
+    });
+  }
+
+  async revoke(id: string, now: Date): Promise<boolean> {
+    const result = await this.#db
+      .updateTable('refresh_tokens')
+      .set({ revoked_at: now.getTime() })
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return changed(result);
+  }
+}
+
+class SqlKeyStore implements KeyStore {
+  readonly #db: Db;
+
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  async list(): Promise<SigningKey[]> {
+    const rows = await this.#db
+      .selectFrom('signing_keys')
+      .selectAll()
+      .orderBy('activates_at')
+      .orderBy('id')
+      .execute();
+    return rows.map(signingKeyFromRow);
+  }
+
+  async insert(key: SigningKey): Promise<void> {
+    await this.#db.insertInto('signing_keys').values(signingKeyToRow(key)).execute();
+  }
+
+  async update(id: string, patch: { retiresAt?: Date | null; expiresAt?: Date | null }): Promise<void> {
+    const set = definedColumns(signingKeyToRow({ retiresAt: patch.retiresAt, expiresAt: patch.expiresAt }));
+    if (Object.keys(set).length === 0) return;
+    await this.#db.updateTable('signing_keys').set(set).where('id', '=', id).execute();
+  }
+}
+
+class SqlRateLimitStore implements RateLimitStore {
+  readonly #db: Db;
+
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  async hit(key: string, windowStart: Date, expiresAt: Date): Promise<number> {
+    // One statement, so concurrent hits cannot lose a count; the table name qualifies `count`
+    // because PostgreSQL's DO UPDATE also sees the proposed row (`excluded`).
+    const row = await this.#db
+      .insertInto('rate_limits')
+      .values({ key, window_start: windowStart.getTime(), count: 1, expires_at: expiresAt.getTime() })
+      .onConflict((oc) =>
+        oc.columns(['key', 'window_start']).doUpdateSet((eb) => ({ count: eb('rate_limits.count', '+', 1) })),
+      )
+      .returning('count')
+      .executeTakeFirstOrThrow();
+    return Number(row.count);
+  }
+
+  async peek(key: string, windowStart: Date): Promise<number> {
+    const row = await this.#db
+      .selectFrom('rate_limits')
+      .select('count')
+      .where('key', '=', key)
+      .where('window_start', '=', windowStart.getTime())
+      .executeTakeFirst();
+    return row ? Number(row.count) : 0;
+  }
+
+  async reset(key: string): Promise<void> {
+    await this.#db.deleteFrom('rate_limits').where('key', '=', key).execute();
+  }
+}
+
+class SqlAuditStore implements AuditStore {
+  readonly #db: Db;
+
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  async append(event: AuditEvent): Promise<void> {
+    await this.#db.insertInto('audit_events').values(auditEventToRow(event)).execute();
+  }
+
+  async list(page: PageRequest): Promise<Page<AuditEvent>> {
+    return keysetPage(
+      page,
+      async (after, limit) => {
+        const rows = await this.#db
+          .selectFrom('audit_events')
+          .selectAll()
+          .$if(after !== null, (qb) => qb.where('id', '>', after ?? ''))
+          .orderBy('id')
+          .limit(limit)
+          .execute();
+        return rows.map(auditEventFromRow);
+      },
+      () =>
+        countRows(
+          this.#db
+            .selectFrom('audit_events')
+            .select((eb) => eb.fn.countAll<number | string | bigint>().as('n')),
+        ),
+    );
+  }
+}
