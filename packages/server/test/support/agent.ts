@@ -163,3 +163,44 @@ export async function signInAndExchange(
   if (status !== 200) throw new Error(`token exchange failed: ${JSON.stringify(body)}`);
   return body;
 }
+
+/** Runs authorize (sign-in, or single sign-on when the agent has a session) and returns the code. */
+export async function authorizationCode(
+  agent: Agent,
+  server: TestServer,
+  params: AuthorizeParams,
+  credentials?: { email: string; password: string },
+): Promise<string> {
+  const res = await signIn(agent, server, params, credentials);
+  const code = redirectParams(res).get('code');
+  if (!code) throw new Error(`no code in ${res.headers.get('location')}`);
+  return code;
+}
+
+/**
+ * An `Authorization: Basic` value as RFC 6749 §2.3.1 wants it: client id and secret each
+ * form-urlencoded (Appendix B), then joined by a colon and base64-encoded.
+ */
+export function basicAuth(id: string, secret: string): string {
+  const encode = (s: string) => new URLSearchParams({ v: s }).toString().slice(2);
+  return `Basic ${Buffer.from(`${encode(id)}:${encode(secret)}`).toString('base64')}`;
+}
+
+/** POSTs a form to a path of the server and reads the answer (JSON when it is JSON). */
+export async function postForm(
+  server: TestServer,
+  path: string,
+  fields: Record<string, string>,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: Record<string, unknown>; text: string; headers: Headers }> {
+  const res = await fetch(`${server.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    body: new URLSearchParams(fields).toString(),
+  });
+  const text = await res.text();
+  let body: Record<string, unknown> = {};
+  if ((res.headers.get('content-type') ?? '').includes('json') && text !== '')
+    body = JSON.parse(text) as Record<string, unknown>;
+  return { status: res.status, body, text, headers: res.headers };
+}

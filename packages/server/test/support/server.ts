@@ -58,7 +58,13 @@ const secret = 'test-secret-test-secret-test-secret-0123456789';
  * user and one app of each kind.
  */
 export async function startTestServer(
-  options: { env?: Record<string, string>; databaseUrl?: string; store?: Store } = {},
+  options: {
+    env?: Record<string, string>;
+    databaseUrl?: string;
+    store?: Store;
+    /** Called with each delay a slowed-down sign-in asks for (the sleep itself stays instant). */
+    onSleep?: (ms: number) => void;
+  } = {},
 ): Promise<TestServer> {
   let current = new Date(Math.floor(Date.now() / 1000) * 1000);
   const clock: TestClock = {
@@ -98,7 +104,9 @@ export async function startTestServer(
   });
   const ctx = await createServerContext(config, {
     logger: createLogger(config.logLevel, sink),
-    sleep: async () => {},
+    sleep: async (ms: number) => {
+      options.onSleep?.(ms);
+    },
     ...(options.store ? { store: options.store } : {}),
   });
   const app = createApp(ctx);

@@ -1,0 +1,57 @@
+// `npm test`: everything CI checks, in one command that also installs what it needs.
+// Type check, lint, then every Vitest suite (unit, feature, store, interop, browser).
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+
+function run(label, command, args, options = {}) {
+  console.log(`\n▶ ${label}`);
+  const started = Date.now();
+  const result = spawnSync(command, args, { stdio: 'inherit', ...options });
+  console.log(`  ${label}: ${result.status === 0 ? 'ok' : 'FAILED'} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return result.status === 0;
+}
+
+/** Debian's Chromium for the browser tests, installed once when missing. */
+function ensureChromium() {
+  if (existsSync('/usr/bin/chromium')) return true;
+  if (process.getuid?.() !== 0) {
+    console.error('Browser tests need /usr/bin/chromium: run `sudo apt-get install -y chromium` once.');
+    return false;
+  }
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  return (
+    run('apt-get install chromium', 'apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], { env }) ||
+    (run('apt-get update', 'apt-get', ['update'], { env }) &&
+      run('apt-get install chromium', 'apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], { env }))
+  );
+}
+
+const results = [];
+results.push(ensureChromium());
+results.push(run('type check (tsc)', 'npx', ['tsc', '-p', 'tsconfig.json']));
+results.push(run('lint (biome)', 'npx', ['biome', 'check', '.']));
+
+mkdirSync('artifacts', { recursive: true });
+const report = 'artifacts/vitest.json';
+const testsOk = run('tests (vitest)', 'npx', [
+  'vitest',
+  'run',
+  '--reporter=default',
+  '--reporter=json',
+  `--outputFile.json=${report}`,
+]);
+results.push(testsOk);
+
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+if (existsSync(report)) {
+  const data = JSON.parse(readFileSync(report, 'utf8'));
+  passed = data.numPassedTests ?? 0;
+  failed = (data.numFailedTests ?? 0) + (testsOk || data.numFailedTests ? 0 : 1);
+  skipped = (data.numPendingTests ?? 0) + (data.numTodoTests ?? 0);
+}
+const stepsFailed = results.filter((ok) => !ok).length - (testsOk ? 0 : 1);
+if (passed === 0) failed = Math.max(failed, 1);
+console.log(`\nvitest: ${passed} passed, ${failed + stepsFailed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+process.exit(results.every(Boolean) && passed > 0 ? 0 : 1);
