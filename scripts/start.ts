@@ -16,6 +16,7 @@ import {
   scheduleUpkeep,
   type ServerContext,
 } from '@sesame/server';
+import { createWebApp } from '../examples/web-app/src/app.ts';
 
 const dataDir = resolve(process.env['SESAME_DATA_DIR'] ?? 'data');
 mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -88,14 +89,21 @@ await runUpkeep(ctx);
 const stopUpkeep = scheduleUpkeep(ctx);
 const server = await listen(createApp(ctx), { port: config.port, host: config.host });
 
-const authorizeUrl = new URL('/oauth/authorize', config.envUrl);
-authorizeUrl.search = new URLSearchParams({
-  response_type: 'code',
-  client_id: webApp.clientId,
-  redirect_uri: `http://localhost:${demo.webApp.port}/auth/callback`,
-  scope: 'openid profile email offline_access',
-  state: 'demo',
-}).toString();
+const cookieSecret = persisted('cookie-secret', () => randomBytes(32).toString('base64url'));
+const webAppUrl = `http://localhost:${demo.webApp.port}`;
+const webAppServer = createWebApp({
+  appName: 'Sesame demo',
+  auth: {
+    envUrl: config.envUrl,
+    clientId: webApp.clientId,
+    clientSecret: webApp.clientSecret,
+    redirectUri: `${webAppUrl}/auth/callback`,
+    postLogoutRedirectUri: `${webAppUrl}/`,
+    cookieSecret,
+    cookiePrefix: 'webapp',
+  },
+}).listen(demo.webApp.port);
+await new Promise((resolve, reject) => webAppServer.once('listening', resolve).once('error', reject));
 
 console.log(`
 Sesame is running (SQLite: ${config.databaseUrl})
@@ -111,13 +119,14 @@ Sesame is running (SQLite: ${config.databaseUrl})
 
   Demo user         ${demo.email} / ${demo.password}
 
-  Sign-in page      ${authorizeUrl}
+  Example web app   ${webAppUrl}   (Sign in → the hosted login page → the dashboard)
 
 Press Ctrl+C to stop.
 `);
 
 const stop = async () => {
   stopUpkeep();
+  webAppServer.close();
   await server.close();
   await ctx.store.close();
   process.exit(0);

@@ -1,6 +1,12 @@
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { type Browser, type BrowserContext, type BrowserContextOptions, chromium, type Page } from 'playwright-core';
+import {
+  type Browser,
+  type BrowserContext,
+  type BrowserContextOptions,
+  chromium,
+  type Page,
+} from 'playwright-core';
 
 /**
  * Debian's Chromium, headless, with nothing that phones home: the e2e suite never downloads a
@@ -34,7 +40,10 @@ export function launchBrowser(): Promise<Browser> {
  * A fresh context (its own cookie jar) with short timeouts, so a page that never shows up fails
  * the test in seconds rather than at the test timeout.
  */
-export async function newContext(browser: Browser, options: BrowserContextOptions = {}): Promise<BrowserContext> {
+export async function newContext(
+  browser: Browser,
+  options: BrowserContextOptions = {},
+): Promise<BrowserContext> {
   const context = await browser.newContext({ viewport: { width: 800, height: 700 }, ...options });
   context.setDefaultTimeout(5000);
   context.setDefaultNavigationTimeout(10_000);
@@ -47,11 +56,14 @@ export async function saveScreenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: `${screenshotDir}${name}.png`, fullPage: true });
 }
 
-/** Records every URL the page's main frame navigates to, from now on. */
+/**
+ * Records the URL of every document request of the page's main frame from now on, including each
+ * hop of a redirect chain (which never commits and so fires no `framenavigated`).
+ */
 export function recordNavigations(page: Page): string[] {
   const urls: string[] = [];
-  page.on('framenavigated', (frame) => {
-    if (frame === page.mainFrame()) urls.push(frame.url());
+  page.on('request', (request) => {
+    if (request.isNavigationRequest() && request.frame() === page.mainFrame()) urls.push(request.url());
   });
   return urls;
 }
@@ -70,4 +82,26 @@ export function focusedElement(page: Page): Promise<string> {
     if (el instanceof HTMLInputElement && name) return `input[name=${name}]`;
     return `${el.tagName.toLowerCase()}:${(el.textContent ?? '').trim()}`;
   });
+}
+
+/**
+ * Collects what a broken page shows in the console (a Content-Security-Policy violation, an
+ * uncaught error) and every subresource (stylesheet, icon, image) that failed to load, in every
+ * page of the context from now on. Error statuses of documents are the tests' own business.
+ */
+export function collectPageErrors(context: BrowserContext): string[] {
+  const errors: string[] = [];
+  context.on('console', (message) => {
+    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource'))
+      errors.push(`${message.location().url}: ${message.text()}`);
+  });
+  context.on('weberror', (error) => errors.push(String(error.error())));
+  context.on('response', (response) => {
+    if (!response.request().isNavigationRequest() && response.status() >= 400)
+      errors.push(`${response.url()}: HTTP ${response.status()}`);
+  });
+  context.on('requestfailed', (request) => {
+    if (!request.isNavigationRequest()) errors.push(`${request.url()}: ${request.failure()?.errorText}`);
+  });
+  return errors;
 }

@@ -9,6 +9,7 @@ import type { Config } from '../config/config.ts';
 import { ConfigError, loadConfig } from '../config/load.ts';
 import { createApp } from '../http/app.ts';
 import { runUpkeep, scheduleUpkeep } from '../jobs.ts';
+import { SealError } from '../keys/secret-box.ts';
 import { createLogger } from '../logger.ts';
 import { listen } from '../node-server.ts';
 import { endSession } from '../protocol/sessions.ts';
@@ -89,6 +90,11 @@ export async function runCli(
       err instanceof AlreadyExistsError
     ) {
       io.err(err.message);
+      return 1;
+    }
+    // A stored signing key that will not open means the server secret changed: a wrong setting.
+    if (err instanceof Error && err.cause instanceof SealError) {
+      io.err(`${err.message}. Set SESAME_SECRET to the secret this database was created with.`);
       return 1;
     }
     if (err instanceof Error && 'code' in err && err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {

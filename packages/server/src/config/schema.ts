@@ -68,7 +68,8 @@ const seconds = (min: number, max: number) => z.coerce.number().int().min(min).m
 
 const envUrl = z
   .string()
-  .url()
+  // abort: the refinements below parse the URL, which throws on anything `.url()` rejects.
+  .url({ abort: true })
   .refine((v) => {
     const u = new URL(v);
     return (u.protocol === 'http:' || u.protocol === 'https:') && !u.search && !u.hash;

@@ -4,7 +4,6 @@
 import { decodeJwt } from 'jose';
 import type { ServerContext } from '../context.ts';
 import { hashSecret } from '../lib/ids.ts';
-import { OAuthError } from './errors.ts';
 import { optionalParam, type RawParams, requiredParam } from './params.ts';
 import { authenticateClient } from './token/client-auth.ts';
 import { grantIdFromJti } from './tokens.ts';
@@ -16,10 +15,9 @@ export async function revokeToken(
 ): Promise<void> {
   const { client } = await authenticateClient(ctx, input.params, input.authorization);
   const token = requiredParam(input.params, 'token', 8192);
-  const hint = optionalParam(input.params, 'token_type_hint', 50);
-  if (hint !== null && hint !== 'access_token' && hint !== 'refresh_token') {
-    throw new OAuthError('unsupported_token_type', 'token_type_hint must be access_token or refresh_token');
-  }
+  // Both kinds are looked up anyway, so the hint changes nothing; "an invalid token type hint value
+  // is ignored by the authorization server" (RFC 7009 §2.2). Sent twice is still malformed.
+  optionalParam(input.params, 'token_type_hint');
   const now = ctx.config.now();
   const refresh = await ctx.store.refreshTokens.getByHash(hashSecret(token));
   if (refresh) {

@@ -61,11 +61,7 @@ describe('errors that are never redirected (RFC 6749 §4.1.2.1, RFC 9700 §4.1)'
     ['an unknown client_id', () => webPairs({ client_id: 'webc_doesnotexist' }), 'invalid_request'],
     ['a missing client_id', () => webPairs({ client_id: null }), 'invalid_request'],
     ['an empty client_id', () => webPairs({ client_id: '' }), 'invalid_request'],
-    [
-      'a repeated client_id',
-      () => [...webPairs(), ['client_id', server.web.id]],
-      'invalid_request',
-    ],
+    ['a repeated client_id', () => [...webPairs(), ['client_id', server.web.id]], 'invalid_request'],
     ['an oversized client_id', () => webPairs({ client_id: `webc_${'a'.repeat(5000)}` }), 'invalid_request'],
     [
       'an unregistered redirect_uri',
@@ -104,6 +100,17 @@ describe('errors that are never redirected (RFC 6749 §4.1.2.1, RFC 9700 §4.1)'
     expect(html).not.toContain('attacker.example');
   });
 
+  it('a hostile client_id or redirect_uri is not reflected into the error page', async () => {
+    const res = await rawAuthorize(
+      webPairs({ client_id: '<script>alert(1)</script>', redirect_uri: 'javascript:alert(2)' }),
+    );
+    const html = await expectErrorPage(res, 'invalid_request');
+    expect(html).not.toContain('<script>alert(1)');
+    expect(html).not.toContain('javascript:alert');
+    const other = await rawAuthorize(webPairs({ redirect_uri: '"><script>alert(3)</script>' }));
+    expect(await expectErrorPage(other, 'invalid_request')).not.toContain('<script>alert(3)');
+  });
+
   it('an unregistered redirect_uri is refused even when every other parameter is also wrong', async () => {
     const res = await rawAuthorize(
       webPairs({ redirect_uri: 'https://attacker.example/cb', response_type: 'token', scope: 'nope' }),
@@ -136,7 +143,12 @@ describe('errors redirected to the verified redirect_uri with state and iss (RFC
   const { challenge } = pkcePair();
   it.each<[string, () => [string, string][], string, string | null]>([
     ['a missing response_type', () => webPairs({ response_type: null }), 'invalid_request', 'st-123'],
-    ['response_type=token', () => webPairs({ response_type: 'token' }), 'unsupported_response_type', 'st-123'],
+    [
+      'response_type=token',
+      () => webPairs({ response_type: 'token' }),
+      'unsupported_response_type',
+      'st-123',
+    ],
     [
       'response_type=code id_token',
       () => webPairs({ response_type: 'code id_token' }),
@@ -151,7 +163,12 @@ describe('errors redirected to the verified redirect_uri with state and iss (RFC
     ],
     ['an unknown scope', () => webPairs({ scope: 'openid admin:all' }), 'invalid_scope', 'st-123'],
     ['a repeated scope', () => [...webPairs(), ['scope', 'openid']], 'invalid_request', 'st-123'],
-    ['an oversized scope', () => webPairs({ scope: `openid ${'x'.repeat(2000)}` }), 'invalid_request', 'st-123'],
+    [
+      'an oversized scope',
+      () => webPairs({ scope: `openid ${'x'.repeat(2000)}` }),
+      'invalid_request',
+      'st-123',
+    ],
     [
       'code_challenge_method=plain',
       () => webPairs({ code_challenge: challenge, code_challenge_method: 'plain' }),
@@ -208,22 +225,25 @@ describe('errors redirected to the verified redirect_uri with state and iss (RFC
   it.each<[string, string]>([
     ['spa', 'spa'],
     ['native', 'native'],
-  ])('a %s app without code_challenge gets invalid_request (RFC 7636 §4.4.1, RFC 9700 §2.1.1)', async (_n, kind) => {
-    const client = kind === 'spa' ? server.spa : server.native;
-    const res = await rawAuthorize([
-      ['response_type', 'code'],
-      ['client_id', client.id],
-      ['redirect_uri', client.redirectUri],
-      ['scope', 'openid'],
-      ['state', 'pk'],
-    ]);
-    expect(res.status).toBe(303);
-    const location = new URL(res.headers.get('location') ?? '');
-    expect(`${location.origin}${location.pathname}`).toBe(client.redirectUri);
-    expect(location.searchParams.get('error')).toBe('invalid_request');
-    expect(location.searchParams.get('state')).toBe('pk');
-    expect(location.searchParams.get('iss')).toBe(server.url);
-  });
+  ])(
+    'a %s app without code_challenge gets invalid_request (RFC 7636 §4.4.1, RFC 9700 §2.1.1)',
+    async (_n, kind) => {
+      const client = kind === 'spa' ? server.spa : server.native;
+      const res = await rawAuthorize([
+        ['response_type', 'code'],
+        ['client_id', client.id],
+        ['redirect_uri', client.redirectUri],
+        ['scope', 'openid'],
+        ['state', 'pk'],
+      ]);
+      expect(res.status).toBe(303);
+      const location = new URL(res.headers.get('location') ?? '');
+      expect(`${location.origin}${location.pathname}`).toBe(client.redirectUri);
+      expect(location.searchParams.get('error')).toBe('invalid_request');
+      expect(location.searchParams.get('state')).toBe('pk');
+      expect(location.searchParams.get('iss')).toBe(server.url);
+    },
+  );
 
   it('a scope the client is not allowed is invalid_scope (RFC 6749 §3.3)', async () => {
     const narrow = await server.registerClient({
@@ -282,7 +302,9 @@ describe('response_mode=form_post (OAuth 2.0 Form Post Response Mode)', () => {
     expect(nonce).toBeTruthy();
     expect(html).toContain(`<form id="form-post" method="post" action="${action}">`);
     expect(html).toContain(`<script nonce="${nonce}">`);
-    expect(html).toMatch(/<script nonce="[^"]+">document\.getElementById\('form-post'\)\.submit\(\);<\/script>/);
+    expect(html).toMatch(
+      /<script nonce="[^"]+">document\.getElementById\('form-post'\)\.submit\(\);<\/script>/,
+    );
   }
 
   it('delivers an error as an auto-submitting form whose script nonce matches the CSP', async () => {
@@ -316,7 +338,8 @@ describe('response_mode=form_post (OAuth 2.0 Form Post Response Mode)', () => {
   it('each form_post response gets a fresh nonce', async () => {
     const a = await rawAuthorize(webPairs({ response_mode: 'form_post', response_type: 'token' }));
     const b = await rawAuthorize(webPairs({ response_mode: 'form_post', response_type: 'token' }));
-    const nonceOf = (r: Response) => /'nonce-([^']+)'/.exec(r.headers.get('content-security-policy') ?? '')?.[1];
+    const nonceOf = (r: Response) =>
+      /'nonce-([^']+)'/.exec(r.headers.get('content-security-policy') ?? '')?.[1];
     expect(nonceOf(a)).toBeTruthy();
     expect(nonceOf(a)).not.toBe(nonceOf(b));
   });

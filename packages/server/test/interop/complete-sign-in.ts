@@ -1,5 +1,5 @@
-import type { TestServer } from '../support/server.ts';
 import { type Agent, follow, formField } from '../support/agent.ts';
+import type { TestServer } from '../support/server.ts';
 
 /**
  * Plays the browser for an authorization URL built by a third-party library: follows it to the

@@ -204,3 +204,73 @@ export async function postForm(
     body = JSON.parse(text) as Record<string, unknown>;
   return { status: res.status, body, text, headers: res.headers };
 }
+
+/** A hosted page reached from an authorization request, with the address it was served at. */
+export interface HostedPage {
+  res: Response;
+  html: string;
+  /** Where the page was served (e.g. `/login?interaction=…`), or null when no redirect led there. */
+  url: string | null;
+}
+
+/**
+ * Sends an authorization request and follows the server's redirects to the hosted page (sign-in,
+ * sign-up, organization choice) without submitting anything; a redirect to the client is returned
+ * as is, with an empty `html`.
+ */
+export async function openHostedPage(
+  agent: Agent,
+  server: TestServer,
+  params: AuthorizeParams,
+): Promise<HostedPage> {
+  let res = await agent.fetch(authorizeUrl(server, params));
+  let url: string | null = null;
+  for (let hops = 0; hops < 10; hops++) {
+    const location = res.headers.get('location');
+    if (res.status < 300 || res.status >= 400 || !location) break;
+    const next = new URL(location, server.url);
+    if (next.origin !== server.url) return { res, html: '', url };
+    url = `${next.pathname}${next.search}`;
+    res = await agent.fetch(next.toString());
+  }
+  return { res, html: await res.text(), url };
+}
+
+/** Where a page's (first) POST form submits to, resolved against the server. */
+export function formAction(server: TestServer, html: string): string {
+  const match = /<form[^>]*method="post"[^>]*action="([^"]*)"/.exec(html);
+  if (!match) throw new Error(`no form in page:\n${html.slice(0, 1500)}`);
+  return new URL(decodeEntities(match[1] as string), server.url).toString();
+}
+
+/** Submits the sign-in form of a page as the person would, without following the answer. */
+export function submitSignIn(
+  agent: Agent,
+  server: TestServer,
+  html: string,
+  credentials: { email: string; password: string },
+): Promise<Response> {
+  return agent.post(formAction(server, html), {
+    interaction: formField(html, 'interaction'),
+    csrf_token: formField(html, 'csrf_token'),
+    email: credentials.email,
+    password: credentials.password,
+  });
+}
+
+/** Exchanges a code at the token endpoint for a web app (client_secret_post). */
+export function exchangeCode(
+  server: TestServer,
+  client: TestServer['web'],
+  code: string,
+  extra: Record<string, string> = {},
+): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
+  return tokenRequest(server, {
+    grant_type: 'authorization_code',
+    code,
+    redirect_uri: client.redirectUri,
+    client_id: client.id,
+    ...(client.secret ? { client_secret: client.secret } : {}),
+    ...extra,
+  });
+}

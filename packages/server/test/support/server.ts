@@ -73,9 +73,10 @@ export async function startTestServer(
       current = new Date(current.getTime() + seconds * 1000);
     },
   };
-  let handler: ((req: Request) => Response | Promise<Response>) | null = null;
+  // The node bindings (`env`) are passed on as in production, so the app sees the client's address.
+  let handler: ((req: Request, env: object) => Response | Promise<Response>) | null = null;
   const node = serve({
-    fetch: (req) => (handler ? handler(req) : new Response('starting', { status: 503 })),
+    fetch: (req, env) => (handler ? handler(req, env) : new Response('starting', { status: 503 })),
     port: 0,
     hostname: '127.0.0.1',
   });
@@ -110,7 +111,7 @@ export async function startTestServer(
     ...(options.store ? { store: options.store } : {}),
   });
   const app = createApp(ctx);
-  handler = (req) => app.fetch(req);
+  handler = (req, env) => app.fetch(req, env);
 
   const register = async (input: Parameters<typeof registerClient>[1]): Promise<RegisteredClient> => {
     const { client, secret: clientSecret } = await registerClient(ctx.store, input, clock.now());

@@ -28,9 +28,13 @@ type Ctx = Context<AppEnv>;
 /** The hosted sign-in, sign-up, organization choice and cancel pages. */
 export function loginRoutes(app: Hono<AppEnv>, chrome: PageChrome): void {
   /** A dead or unknown interaction: back to the app's sign-in when it has one, else a page. */
-  const startAgain = async (c: Ctx) => {
-    const clientId = c.req.query('client_id');
-    const client = clientId && clientId.length <= 200 ? await c.get('ctx').store.clients.get(clientId) : null;
+  const startAgain = async (c: Ctx, interactionId?: string | null) => {
+    const { store } = c.get('ctx');
+    let clientId = c.req.query('client_id');
+    // A submitted form names only its interaction; an expired or finished one still names its app.
+    if (!clientId && interactionId && interactionId.length <= 100 && interactionId.startsWith('int_'))
+      clientId = (await store.interactions.get(interactionId))?.request.clientId;
+    const client = clientId && clientId.length <= 200 ? await store.clients.get(clientId) : null;
     if (client?.initiateLoginUri) {
       c.header('Cache-Control', 'no-store');
       return c.redirect(client.initiateLoginUri, 303);
@@ -44,14 +48,19 @@ export function loginRoutes(app: Hono<AppEnv>, chrome: PageChrome): void {
     );
   };
 
-  const respond = (c: Ctx, outcome: FinishOutcome) => {
-    if (outcome.kind === 'stale') return startAgain(c);
+  const respond = (c: Ctx, outcome: FinishOutcome, interactionId?: string) => {
+    if (outcome.kind === 'stale') return startAgain(c, interactionId);
     if (outcome.kind === 'select-organization') return c.redirect(outcome.url, 303);
     return sendAuthorizationResponse(c, outcome.response, chrome);
   };
 
   const clientName = async (c: Ctx, interaction: Interaction) =>
     (await c.get('ctx').store.clients.get(interaction.request.clientId))?.name ?? 'the app';
+
+  // The client id rides on the form's URL too, so a form submitted after its interaction expired
+  // (or was swept) can still send the browser back to the app's initiate-login URI.
+  const formAction = (path: string, interaction: Interaction) =>
+    `${path}?${new URLSearchParams({ client_id: interaction.request.clientId })}`;
 
   const signInPage = async (
     c: Ctx,
@@ -66,7 +75,7 @@ export function loginRoutes(app: Hono<AppEnv>, chrome: PageChrome): void {
       renderSignInPage,
       {
         clientName: await clientName(c, interaction),
-        action: '/login',
+        action: formAction('/login', interaction),
         csrfToken: issueCsrfToken(c, `login:${interaction.id}`),
         interactionId: interaction.id,
         email,
@@ -90,7 +99,7 @@ export function loginRoutes(app: Hono<AppEnv>, chrome: PageChrome): void {
       renderSignUpPage,
       {
         clientName: await clientName(c, interaction),
-        action: '/signup',
+        action: formAction('/signup', interaction),
         csrfToken: issueCsrfToken(c, `signup:${interaction.id}`),
         interactionId: interaction.id,
         email: values.email,
@@ -116,7 +125,7 @@ export function loginRoutes(app: Hono<AppEnv>, chrome: PageChrome): void {
     const form = await readForm(c);
     if (!form) return badForm(c, chrome);
     const interaction = await loadInteraction(c, form.get('interaction'));
-    if (!interaction) return startAgain(c);
+    if (!interaction) return startAgain(c, form.get('interaction'));
     const email = (form.get('email') ?? '').slice(0, 320);
     if (!verifyCsrfToken(c, form.get('csrf_token'), `login:${interaction.id}`)) {
       return signInPage(c, interaction, 403, email || null, formExpired);
@@ -142,7 +151,7 @@ export function loginRoutes(app: Hono<AppEnv>, chrome: PageChrome): void {
     }
     if (result.kind === 'invalid')
       return signInPage(c, interaction, 401, email, 'Incorrect email or password.');
-    return respond(c, await finishSignIn(c, interaction, result.user));
+    return respond(c, await finishSignIn(c, interaction, result.user), interaction.id);
   });
 
   app.get('/signup', async (c) => {
@@ -155,7 +164,7 @@ export function loginRoutes(app: Hono<AppEnv>, chrome: PageChrome): void {
     const form = await readForm(c);
     if (!form) return badForm(c, chrome);
     const interaction = await loadInteraction(c, form.get('interaction'));
-    if (!interaction) return startAgain(c);
+    if (!interaction) return startAgain(c, form.get('interaction'));
     const values = {
       email: (form.get('email') ?? '').slice(0, 320),
       name: (form.get('name') ?? '').slice(0, 200),
@@ -174,7 +183,7 @@ export function loginRoutes(app: Hono<AppEnv>, chrome: PageChrome): void {
         result.errors,
       );
     }
-    return respond(c, await finishSignIn(c, interaction, result.user));
+    return respond(c, await finishSignIn(c, interaction, result.user), interaction.id);
   });
 
   const organizationStep = async (c: Ctx, id: string | null | undefined) => {
@@ -208,7 +217,7 @@ export function loginRoutes(app: Hono<AppEnv>, chrome: PageChrome): void {
       renderSelectOrganizationPage,
       {
         clientName: await clientName(c, interaction),
-        action: '/login/organization',
+        action: formAction('/login/organization', interaction),
         csrfToken: issueCsrfToken(c, `organization:${interaction.id}`),
         interactionId: interaction.id,
         email: user?.email ?? null,
@@ -222,7 +231,7 @@ export function loginRoutes(app: Hono<AppEnv>, chrome: PageChrome): void {
     const form = await readForm(c);
     if (!form) return badForm(c, chrome);
     const { interaction, session } = await organizationStep(c, form.get('interaction'));
-    if (!interaction || !session) return startAgain(c);
+    if (!interaction || !session) return startAgain(c, form.get('interaction'));
     if (!verifyCsrfToken(c, form.get('csrf_token'), `organization:${interaction.id}`)) {
       return organizationPage(c, interaction, 403);
     }
@@ -230,7 +239,8 @@ export function loginRoutes(app: Hono<AppEnv>, chrome: PageChrome): void {
     const organizationId = form.get('organization_id') ?? '';
     const member = await ctx.store.memberships.get(organizationId.slice(0, 100), session.userId);
     if (!member) return organizationPage(c, interaction, 400);
-    if (!(await ctx.store.interactions.complete(interaction.id, ctx.config.now()))) return startAgain(c);
+    if (!(await ctx.store.interactions.complete(interaction.id, ctx.config.now())))
+      return startAgain(c, interaction.id);
     const response = await issueAuthorizationCode(ctx, {
       request: interaction.request,
       session,

@@ -72,6 +72,8 @@ async function replayWithinGrace(ctx: ServerContext, token: RefreshToken): Promi
     if (!session || sessionExpiry(session, now) || !grant || grant.revokedAt) {
       throw invalidGrant('The refresh token has been revoked');
     }
+    // The successor was sealed while the user was active; they may have been disabled since.
+    await requireActiveUser(ctx, token.userId);
     try {
       return await unseal<TokenResponse>(token.successorSealed, ctx.sealingKey);
     } catch (err) {

@@ -1,0 +1,31 @@
+const escapes: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/** Escapes text for HTML. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => escapes[c] as string);
+}
+
+const messages: Record<string, string> = {
+  access_denied: 'Sign-in was cancelled.',
+  login_required: 'Please sign in again.',
+  invalid_request: 'The sign-in request was not valid.',
+  server_error: 'The sign-in service had a problem.',
+  temporarily_unavailable: 'The sign-in service is briefly unavailable.',
+};
+
+/**
+ * The friendly page a failed sign-in ends on: what happened in plain words and a **Try again**
+ * link. Never a token, never a stack trace; the error code is shown for support.
+ */
+export function renderErrorPage(input: { title: string; code: string; retryHref: string }): string {
+  const message = messages[input.code] ?? 'Something went wrong while signing you in.';
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(input.title)}</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;background:#f4f5f7;color:#1f2328;display:grid;place-items:center;min-height:100vh;margin:0}
+main{background:#fff;border-radius:12px;box-shadow:0 1px 3px rgba(0,0,0,.12);padding:2rem 2.5rem;max-width:26rem;text-align:center}
+h1{font-size:1.3rem;margin:0 0 .5rem}p{color:#4b5563}code{font-size:.8rem;color:#6b7280}
+a.button{display:inline-block;margin-top:1rem;background:#4f46e5;color:#fff;padding:.6rem 1.4rem;border-radius:8px;text-decoration:none;font-weight:600}</style>
+</head><body><main><h1>${escapeHtml(input.title)}</h1><p>${escapeHtml(message)}</p>
+<p><code>${escapeHtml(input.code)}</code></p><a class="button" href="${escapeHtml(input.retryHref)}">Try again</a></main></body></html>`;
+}
