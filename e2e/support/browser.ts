@@ -45,8 +45,8 @@ export async function newContext(
   options: BrowserContextOptions = {},
 ): Promise<BrowserContext> {
   const context = await browser.newContext({ viewport: { width: 800, height: 700 }, ...options });
-  context.setDefaultTimeout(5000);
-  context.setDefaultNavigationTimeout(10_000);
+  context.setDefaultTimeout(10_000);
+  context.setDefaultNavigationTimeout(15_000);
   return context;
 }
 

@@ -15,7 +15,8 @@ export function listen(
   const server = createAdaptorServer({ fetch: app.fetch });
   return new Promise((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EADDRINUSE') reject(new Error(`Port ${options.port} is already in use (set PORT to use another)`));
+      if (err.code === 'EADDRINUSE')
+        reject(new Error(`Port ${options.port} is already in use (set PORT to use another)`));
       else reject(err);
     });
     server.listen(options.port, options.host, () => {
@@ -25,7 +26,8 @@ export function listen(
           new Promise<void>((done) => {
             server.close(() => done());
             // Keep-alive sockets would hold close() open; end them.
-            if ('closeAllConnections' in server) (server as { closeAllConnections(): void }).closeAllConnections();
+            if ('closeAllConnections' in server)
+              (server as { closeAllConnections(): void }).closeAllConnections();
           }),
       });
     });

@@ -4,6 +4,13 @@ import { OAuthError } from './errors.ts';
 import { sessionExpiry } from './sessions.ts';
 import { grantIdFromJti } from './tokens.ts';
 
+/** A request without any access token (RFC 6750 §3.1: answered without an error code). */
+export class MissingTokenError extends OAuthError {
+  constructor() {
+    super('invalid_token', 'An access token is required');
+  }
+}
+
 /** A verified access token that is still live: signature, expiry, grant and session all hold. */
 export interface LiveAccessToken {
   payload: JWTPayload & { client_id?: string; scope?: string; sid?: string; scopes?: string[] };

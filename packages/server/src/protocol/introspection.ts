@@ -1,5 +1,6 @@
-// Enforces (RFC 7662): only confidential clients may introspect; a token that is invalid,
-// expired, revoked, of another client's session... is `{ "active": false }` and nothing more.
+// Enforces (RFC 7662): only confidential clients may introspect (any token of this issuer, as a
+// resource server would); a token that is invalid, expired, revoked or whose session ended is
+// `{ "active": false }` and nothing more; an unknown token_type_hint is ignored (§2.1).
 import type { ServerContext } from '../context.ts';
 import { hashSecret } from '../lib/ids.ts';
 import { verifyLiveAccessToken } from './access-tokens.ts';
@@ -20,10 +21,8 @@ export async function introspectToken(
   const { method } = await authenticateClient(ctx, input.params, input.authorization);
   if (method === 'none') throw unauthorizedClient('Only confidential clients may introspect tokens');
   const token = requiredParam(input.params, 'token', 8192);
-  const hint = optionalParam(input.params, 'token_type_hint', 50);
-  if (hint !== null && hint !== 'access_token' && hint !== 'refresh_token') {
-    throw new OAuthError('unsupported_token_type', 'token_type_hint must be access_token or refresh_token');
-  }
+  // Read only to refuse a repeated hint; both kinds are looked up either way.
+  optionalParam(input.params, 'token_type_hint', 50);
   const now = ctx.config.now();
   const refresh = await ctx.store.refreshTokens.getByHash(hashSecret(token));
   if (refresh) {

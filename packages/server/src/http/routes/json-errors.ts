@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import { MissingTokenError } from '../../protocol/access-tokens.ts';
 import { type OAuthError, toOAuthError } from '../../protocol/errors.ts';
 import { BasicAuthError } from '../../protocol/token/client-auth.ts';
 import type { AppEnv } from '../env.ts';
@@ -20,7 +21,8 @@ export function sendJsonError(c: Context<AppEnv>, err: unknown): Response {
   }
   c.header('Cache-Control', 'no-store');
   if (error instanceof BasicAuthError) c.header('WWW-Authenticate', 'Basic realm="sesame", charset="UTF-8"');
-  if (error.code === 'invalid_token' || error.code === 'insufficient_scope') {
+  if (error instanceof MissingTokenError) c.header('WWW-Authenticate', 'Bearer realm="sesame"');
+  else if (error.code === 'invalid_token' || error.code === 'insufficient_scope') {
     c.header(
       'WWW-Authenticate',
       `Bearer error="${error.code}", error_description="${error.description.replace(/"/g, "'")}"`,

@@ -1,4 +1,5 @@
 import type { Context, Hono } from 'hono';
+import { MissingTokenError } from '../../protocol/access-tokens.ts';
 import { discoveryDocument } from '../../protocol/discovery.ts';
 import { OAuthError } from '../../protocol/errors.ts';
 import { collectParams, optionalParam } from '../../protocol/params.ts';
@@ -80,6 +81,6 @@ async function bearerToken(
   if (authorization && !match) throw new OAuthError('invalid_token', 'Malformed Authorization header');
   if (match && fromBody) throw new OAuthError('invalid_request', 'Send the access token one way only');
   const token = match?.[1] ?? fromBody;
-  if (!token) throw new OAuthError('invalid_token', 'An access token is required');
+  if (!token) throw new MissingTokenError();
   return token;
 }
