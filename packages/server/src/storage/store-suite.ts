@@ -1164,6 +1164,143 @@ export function describeStoreSuite(name: string, open: () => Promise<Store>): vo
       });
     });
 
+    describe('back-channel logout outbox', () => {
+      /** A session two apps received tokens in; only `withUri` has a back-channel logout URI. */
+      async function sessionWithApps() {
+        const { client: withoutUri, user, session } = await signedIn();
+        const withUri = makeClient({ backchannelLogoutUri: 'https://app.example/backchannel' });
+        await store.clients.insert(withUri);
+        await store.sessions.addClient(session.id, withoutUri.id);
+        await store.sessions.addClient(session.id, withUri.id);
+        return { user, session, withUri };
+      }
+
+      it('ending a session queues one delivery per app with a back-channel URI, in the same step', async () => {
+        const { user, session, withUri } = await sessionWithApps();
+        await store.sessions.end(session.id, 'logout', at(10));
+        const { items } = await store.logoutDeliveries.list({ limit: 10 }, { sessionId: session.id });
+        expect(items).toHaveLength(1);
+        expect(items[0]).toMatchObject({
+          sessionId: session.id,
+          userId: user.id,
+          clientId: withUri.id,
+          uri: 'https://app.example/backchannel',
+          status: 'pending',
+          attempts: 0,
+        });
+        expect(items[0]!.id).toMatch(/^evt_/);
+        expect(items[0]!.nextAttemptAt).toEqual(at(10));
+        expect(items[0]!.giveUpAt.getTime() - at(10).getTime()).toBeGreaterThanOrEqual(24 * 3600 * 1000);
+      });
+
+      it('ending an already ended session queues nothing more', async () => {
+        const { session } = await sessionWithApps();
+        await store.sessions.end(session.id, 'logout', at(10));
+        await store.sessions.end(session.id, 'revoked', at(11));
+        expect((await store.logoutDeliveries.list({ limit: 10 })).totalSize).toBe(1);
+      });
+
+      it('a failed session end (rolled back) leaves no delivery behind', async () => {
+        const { session } = await sessionWithApps();
+        await expect(
+          store.transaction(async (tx) => {
+            await tx.sessions.end(session.id, 'logout', at(10));
+            throw new Error('boom');
+          }),
+        ).rejects.toThrow('boom');
+        expect((await store.logoutDeliveries.list({ limit: 10 })).totalSize).toBe(0);
+        expect((await store.sessions.get(session.id))!.endedAt).toBeNull();
+      });
+
+      it('claimDue leases a due delivery once; a concurrent claim gets nothing until the lease ends', async () => {
+        const { session } = await sessionWithApps();
+        await store.sessions.end(session.id, 'logout', at(10));
+        const [first, second] = await Promise.all([
+          store.logoutDeliveries.claimDue(at(10), 10, at(40)),
+          store.logoutDeliveries.claimDue(at(10), 10, at(40)),
+        ]);
+        expect(first!.length + second!.length).toBe(1);
+        const claimed = [...first!, ...second!][0]!;
+        expect(claimed.attempts).toBe(1);
+        expect(await store.logoutDeliveries.claimDue(at(39), 10, at(70))).toEqual([]);
+        // The claimer died: after the lease the delivery is claimable again.
+        const again = await store.logoutDeliveries.claimDue(at(40), 10, at(70));
+        expect(again.map((d) => d.id)).toEqual([claimed.id]);
+        expect(again[0]!.attempts).toBe(2);
+      });
+
+      it('a delivery not yet due is not claimed', async () => {
+        const { session } = await sessionWithApps();
+        await store.sessions.end(session.id, 'logout', at(10));
+        expect(await store.logoutDeliveries.claimDue(at(9), 10, at(40))).toEqual([]);
+      });
+
+      it('markDelivered and markAttemptFailed settle a delivery; counts and status filters follow', async () => {
+        const { session } = await sessionWithApps();
+        await store.sessions.end(session.id, 'logout', at(10));
+        const [claimed] = await store.logoutDeliveries.claimDue(at(10), 10, at(40));
+        await store.logoutDeliveries.markAttemptFailed(claimed!.id, {
+          error: 'HTTP 503',
+          statusCode: 503,
+          retryAt: at(20),
+        });
+        let stored = (await store.logoutDeliveries.get(claimed!.id))!;
+        expect(stored).toMatchObject({
+          status: 'pending',
+          lastError: 'HTTP 503',
+          lastStatusCode: 503,
+          lockedUntil: null,
+        });
+        expect(stored.nextAttemptAt).toEqual(at(20));
+        expect(await store.logoutDeliveries.claimDue(at(19), 10, at(50))).toEqual([]);
+        const [retry] = await store.logoutDeliveries.claimDue(at(20), 10, at(50));
+        await store.logoutDeliveries.markDelivered(retry!.id, at(21), 200);
+        stored = (await store.logoutDeliveries.get(claimed!.id))!;
+        expect(stored).toMatchObject({
+          status: 'delivered',
+          attempts: 2,
+          lastStatusCode: 200,
+          lastError: null,
+        });
+        expect(stored.deliveredAt).toEqual(at(21));
+        expect(await store.logoutDeliveries.counts()).toEqual({ pending: 0, delivered: 1, failed: 0 });
+        expect((await store.logoutDeliveries.list({ limit: 10 }, { status: 'delivered' })).totalSize).toBe(1);
+        expect((await store.logoutDeliveries.list({ limit: 10 }, { status: 'pending' })).totalSize).toBe(0);
+      });
+
+      it('giving up marks the delivery failed and it is never claimed again', async () => {
+        const { session } = await sessionWithApps();
+        await store.sessions.end(session.id, 'logout', at(10));
+        const [claimed] = await store.logoutDeliveries.claimDue(at(10), 10, at(40));
+        await store.logoutDeliveries.markAttemptFailed(claimed!.id, {
+          error: 'timeout',
+          statusCode: null,
+          retryAt: null,
+        });
+        expect((await store.logoutDeliveries.get(claimed!.id))!.status).toBe('failed');
+        expect(await store.logoutDeliveries.claimDue(at(10 + 2 * day), 10, at(3 * day))).toEqual([]);
+        expect(await store.logoutDeliveries.counts()).toEqual({ pending: 0, delivered: 0, failed: 1 });
+      });
+
+      it('deliveries outlive the session rows they were written for', async () => {
+        const { session } = await sessionWithApps();
+        await store.sessions.end(session.id, 'logout', at(10));
+        await store.sweep(at(10 + 8 * day), 100);
+        expect(await store.sessions.get(session.id)).toBeNull();
+        // Pending: kept whatever its age, until the worker settles it.
+        expect((await store.logoutDeliveries.list({ limit: 10 })).totalSize).toBe(1);
+      });
+
+      it('sweep deletes settled deliveries after a week, never pending ones', async () => {
+        const { session } = await sessionWithApps();
+        await store.sessions.end(session.id, 'logout', at(10));
+        const [claimed] = await store.logoutDeliveries.claimDue(at(10), 10, at(40));
+        await store.logoutDeliveries.markDelivered(claimed!.id, at(11), 204);
+        expect((await store.sweep(at(10 + 6 * day), 100)).logoutDeliveries).toBe(0);
+        expect((await store.sweep(at(10 + 7 * day), 100)).logoutDeliveries).toBe(1);
+      });
+    });
+
     describe('sweep', () => {
       it('deletes only expired artifacts of each kind', async () => {
         const now = at(10 * day);
@@ -1218,6 +1355,7 @@ export function describeStoreSuite(name: string, open: () => Promise<Store>): vo
           rateLimits: 2,
           sessions: 2,
           keys: 1,
+          logoutDeliveries: 0,
         });
 
         expect(await store.codes.consume(expiredCode.codeHash, now)).toBeNull();

@@ -5,6 +5,8 @@ import type {
   ClientSecret,
   Grant,
   Interaction,
+  LogoutDelivery,
+  LogoutDeliveryStatus,
   Membership,
   Organization,
   Page,
@@ -100,8 +102,10 @@ export interface SessionStore {
   /** Records that an app received tokens in this session (idempotent). */
   addClient(sessionId: string, clientId: string): Promise<void>;
   /**
-   * Ends a live session and revokes every grant and refresh token bound to it, atomically.
-   * Returns the session as it was ended, or `null` when it was unknown or already ended.
+   * Ends a live session, atomically: revokes every grant and refresh token bound to it and
+   * queues a back-channel logout delivery for every app of the session that has a back-channel
+   * logout URI (retried for `logoutDeliveryRetryWindowMs`). Returns the session as it was ended, or `null` when it
+   * was unknown or already ended.
    */
   end(id: string, reason: SessionEndReason, now: Date): Promise<Session | null>;
   listForUser(
@@ -168,6 +172,28 @@ export interface RateLimitStore {
   reset(key: string): Promise<void>;
 }
 
+export interface LogoutDeliveryStore {
+  /**
+   * Claims up to `limit` pending deliveries that are due and not claimed by another node, leasing
+   * them until `leaseUntil` and counting the attempt. Safe across nodes: a delivery is claimed by
+   * one at a time.
+   */
+  claimDue(now: Date, limit: number, leaseUntil: Date): Promise<LogoutDelivery[]>;
+  markDelivered(id: string, now: Date, statusCode: number): Promise<void>;
+  /** Records a failed attempt; `retryAt: null` gives up (status `failed`). */
+  markAttemptFailed(
+    id: string,
+    failure: { error: string; statusCode: number | null; retryAt: Date | null },
+  ): Promise<void>;
+  get(id: string): Promise<LogoutDelivery | null>;
+  list(
+    page: PageRequest,
+    filter?: { status?: LogoutDeliveryStatus; sessionId?: string },
+  ): Promise<Page<LogoutDelivery>>;
+  /** How many deliveries are in each status. */
+  counts(): Promise<Record<LogoutDeliveryStatus, number>>;
+}
+
 export interface AuditStore {
   append(event: AuditEvent): Promise<void>;
   list(page: PageRequest): Promise<Page<AuditEvent>>;
@@ -175,7 +201,14 @@ export interface AuditStore {
 
 /** Rows removed by one sweep, per kind. */
 export type SweepReport = Record<
-  'codes' | 'interactions' | 'refreshTokens' | 'grants' | 'rateLimits' | 'sessions' | 'keys',
+  | 'codes'
+  | 'interactions'
+  | 'refreshTokens'
+  | 'grants'
+  | 'rateLimits'
+  | 'sessions'
+  | 'keys'
+  | 'logoutDeliveries',
   number
 >;
 
@@ -195,6 +228,7 @@ export interface Store {
   readonly keys: KeyStore;
   readonly rateLimits: RateLimitStore;
   readonly audit: AuditStore;
+  readonly logoutDeliveries: LogoutDeliveryStore;
   /** Runs `work` in one database transaction; the store passed in must be used inside it. */
   transaction<T>(work: (store: Store) => Promise<T>): Promise<T>;
   /**
@@ -209,6 +243,9 @@ export interface Store {
   ping(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** How long a back-channel logout delivery is retried: at least 24 hours (spec), plus an hour's margin. */
+export const logoutDeliveryRetryWindowMs = 25 * 60 * 60 * 1000;
 
 /** A unique constraint was violated (an email, external id or name already taken). */
 export class AlreadyExistsError extends Error {

@@ -237,3 +237,29 @@ export interface Page<T> {
   nextCursor: string | null;
   totalSize: number;
 }
+
+export type LogoutDeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+/**
+ * One back-channel logout notice owed to one app for one ended session: written in the same
+ * transaction that ends the session, delivered (and retried) off the request path.
+ */
+export interface LogoutDelivery {
+  id: string;
+  sessionId: string;
+  userId: string;
+  clientId: string;
+  /** The app's back-channel logout URI when the session ended. */
+  uri: string;
+  status: LogoutDeliveryStatus;
+  attempts: number;
+  nextAttemptAt: Date;
+  /** A node that claimed it owns it until then (so one delivery is sent once across nodes). */
+  lockedUntil: Date | null;
+  lastError: string | null;
+  lastStatusCode: number | null;
+  createdAt: Date;
+  /** Retries stop after this moment. */
+  giveUpAt: Date;
+  deliveredAt: Date | null;
+}

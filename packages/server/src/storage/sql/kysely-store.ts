@@ -1,4 +1,5 @@
 import { type Expression, type ExpressionBuilder, type Kysely, Migrator, type SqlBool, sql } from 'kysely';
+import { newId } from '../../lib/ids.ts';
 import {
   type AuditStore,
   type ClientStore,
@@ -6,6 +7,8 @@ import {
   type GrantStore,
   type InteractionStore,
   type KeyStore,
+  type LogoutDeliveryStore,
+  logoutDeliveryRetryWindowMs,
   type MembershipStore,
   type OrganizationStore,
   type PageRequest,
@@ -25,6 +28,8 @@ import type {
   ClientSecret,
   Grant,
   Interaction,
+  LogoutDelivery,
+  LogoutDeliveryStatus,
   Membership,
   Organization,
   Page,
@@ -52,6 +57,8 @@ import {
   grantToRow,
   interactionFromRow,
   interactionToRow,
+  logoutDeliveryFromRow,
+  logoutDeliveryToRow,
   membershipFromRow,
   membershipToRow,
   organizationFromRow,
@@ -77,6 +84,8 @@ type Kind = Store['kind'];
 
 /** How long ended or expired sessions are kept before the sweeper deletes them (for audit and support). */
 const sessionRetentionMs = 7 * 24 * 60 * 60 * 1000;
+/** Finished back-channel deliveries are kept this long, for operators. */
+const deliveryRetentionMs = 7 * 24 * 60 * 60 * 1000;
 /** A client may hold two active secrets: the current one and the one being rotated out. */
 const maxActiveSecrets = 2;
 
@@ -146,6 +155,7 @@ export class KyselyStore implements Store {
   readonly keys: KeyStore;
   readonly rateLimits: RateLimitStore;
   readonly audit: AuditStore;
+  readonly logoutDeliveries: LogoutDeliveryStore;
   readonly #db: Db;
 
   constructor(db: Db, kind: Kind) {
@@ -164,6 +174,7 @@ export class KyselyStore implements Store {
     this.keys = new SqlKeyStore(db);
     this.rateLimits = new SqlRateLimitStore(db);
     this.audit = new SqlAuditStore(db);
+    this.logoutDeliveries = new SqlLogoutDeliveryStore(db, kind);
   }
 
   transaction<T>(work: (store: Store) => Promise<T>): Promise<T> {
@@ -262,7 +273,22 @@ export class KyselyStore implements Store {
       )
       .executeTakeFirstOrThrow();
 
+    const logoutDeliveries = await db
+      .deleteFrom('logout_deliveries')
+      .where(
+        'id',
+        'in',
+        db
+          .selectFrom('logout_deliveries')
+          .select('id')
+          .where('status', '!=', 'pending')
+          .where('created_at', '<=', t - deliveryRetentionMs)
+          .limit(batchSize),
+      )
+      .executeTakeFirstOrThrow();
+
     return {
+      logoutDeliveries: deleted(logoutDeliveries),
       codes: deleted(codes),
       interactions: deleted(interactions),
       refreshTokens: deleted(refreshTokens),
@@ -929,6 +955,40 @@ class SqlSessionStore implements SessionStore {
         .where('session_id', '=', id)
         .where('revoked_at', 'is', null)
         .execute();
+      // The outbox row is written with the session's end, so a crash cannot lose the notice.
+      const receivers = await db
+        .selectFrom('session_clients as sc')
+        .innerJoin('clients as c', 'c.id', 'sc.client_id')
+        .select(['c.id', 'c.backchannel_logout_uri'])
+        .where('sc.session_id', '=', id)
+        .where('c.backchannel_logout_uri', 'is not', null)
+        .orderBy('c.id')
+        .execute();
+      if (receivers.length > 0) {
+        await db
+          .insertInto('logout_deliveries')
+          .values(
+            receivers.map((r) =>
+              logoutDeliveryToRow({
+                id: newId('evt'),
+                sessionId: id,
+                userId: row.user_id,
+                clientId: r.id,
+                uri: r.backchannel_logout_uri as string,
+                status: 'pending',
+                attempts: 0,
+                nextAttemptAt: now,
+                lockedUntil: null,
+                lastError: null,
+                lastStatusCode: null,
+                createdAt: now,
+                giveUpAt: new Date(t + logoutDeliveryRetryWindowMs),
+                deliveredAt: null,
+              }),
+            ),
+          )
+          .execute();
+      }
       return (await this.#withClients([row], db))[0]!;
     });
   }
@@ -1272,5 +1332,123 @@ class SqlAuditStore implements AuditStore {
             .select((eb) => eb.fn.countAll<number | string | bigint>().as('n')),
         ),
     );
+  }
+}
+
+class SqlLogoutDeliveryStore implements LogoutDeliveryStore {
+  readonly #db: Db;
+  readonly #kind: Kind;
+
+  constructor(db: Db, kind: Kind) {
+    this.#db = db;
+    this.#kind = kind;
+  }
+
+  async claimDue(now: Date, limit: number, leaseUntil: Date): Promise<LogoutDelivery[]> {
+    const t = now.getTime();
+    // One UPDATE claims: on PostgreSQL the subquery skips rows another node holds locked; SQLite
+    // serialises writers. The lease (locked_until) keeps a claimed row from a second node until
+    // it is settled or the claimer died.
+    const due = this.#db
+      .selectFrom('logout_deliveries')
+      .select('id')
+      .where('status', '=', 'pending')
+      .where('next_attempt_at', '<=', t)
+      .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', t)]))
+      .orderBy('next_attempt_at')
+      .limit(limit)
+      .$if(this.#kind === 'postgres', (qb) => qb.forUpdate().skipLocked());
+    const rows = await this.#db
+      .updateTable('logout_deliveries')
+      .set((eb) => ({ locked_until: leaseUntil.getTime(), attempts: eb('attempts', '+', 1) }))
+      .where('id', 'in', due)
+      .returningAll()
+      .execute();
+    return rows
+      .map(logoutDeliveryFromRow)
+      .sort((a, b) => a.nextAttemptAt.getTime() - b.nextAttemptAt.getTime());
+  }
+
+  async markDelivered(id: string, now: Date, statusCode: number): Promise<void> {
+    await this.#db
+      .updateTable('logout_deliveries')
+      .set({
+        status: 'delivered',
+        delivered_at: now.getTime(),
+        locked_until: null,
+        last_status_code: statusCode,
+        last_error: null,
+      })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async markAttemptFailed(
+    id: string,
+    failure: { error: string; statusCode: number | null; retryAt: Date | null },
+  ): Promise<void> {
+    await this.#db
+      .updateTable('logout_deliveries')
+      .set({
+        status: failure.retryAt ? 'pending' : 'failed',
+        ...(failure.retryAt ? { next_attempt_at: failure.retryAt.getTime() } : {}),
+        locked_until: null,
+        last_error: failure.error.slice(0, 500),
+        last_status_code: failure.statusCode,
+      })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async get(id: string): Promise<LogoutDelivery | null> {
+    const row = await this.#db
+      .selectFrom('logout_deliveries')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row ? logoutDeliveryFromRow(row) : null;
+  }
+
+  async list(
+    page: PageRequest,
+    filter: { status?: LogoutDeliveryStatus; sessionId?: string } = {},
+  ): Promise<Page<LogoutDelivery>> {
+    const matches = (eb: ExpressionBuilder<Database, 'logout_deliveries'>) =>
+      eb.and([
+        ...(filter.status ? [eb('status', '=', filter.status)] : []),
+        ...(filter.sessionId ? [eb('session_id', '=', filter.sessionId)] : []),
+      ]);
+    return keysetPage(
+      page,
+      async (after, limit) => {
+        const rows = await this.#db
+          .selectFrom('logout_deliveries')
+          .selectAll()
+          .where(matches)
+          .$if(after !== null, (qb) => qb.where('id', '>', after ?? ''))
+          .orderBy('id')
+          .limit(limit)
+          .execute();
+        return rows.map(logoutDeliveryFromRow);
+      },
+      () =>
+        countRows(
+          this.#db
+            .selectFrom('logout_deliveries')
+            .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
+            .where(matches),
+        ),
+    );
+  }
+
+  async counts(): Promise<Record<LogoutDeliveryStatus, number>> {
+    const rows = await this.#db
+      .selectFrom('logout_deliveries')
+      .select(['status', (eb) => eb.fn.countAll<number | string | bigint>().as('n')])
+      .groupBy('status')
+      .execute();
+    const counts: Record<LogoutDeliveryStatus, number> = { pending: 0, delivered: 0, failed: 0 };
+    for (const row of rows) counts[row.status as LogoutDeliveryStatus] = Number(row.n);
+    return counts;
   }
 }

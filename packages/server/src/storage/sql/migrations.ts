@@ -404,9 +404,46 @@ interface SeedRole {
   updated_at: number;
 }
 
+const logoutOutbox: Migration = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await db.schema
+      .createTable('logout_deliveries')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('session_id', 'text', (c) => c.notNull())
+      .addColumn('user_id', 'text', (c) => c.notNull())
+      .addColumn('client_id', 'text', (c) => c.notNull())
+      .addColumn('uri', 'text', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('attempts', 'integer', (c) => c.notNull())
+      .addColumn('next_attempt_at', millis, (c) => c.notNull())
+      .addColumn('locked_until', millis)
+      .addColumn('last_error', 'text')
+      .addColumn('last_status_code', 'integer')
+      .addColumn('created_at', millis, (c) => c.notNull())
+      .addColumn('give_up_at', millis, (c) => c.notNull())
+      .addColumn('delivered_at', millis)
+      .execute();
+    // The worker's scan: due pending deliveries, oldest first.
+    await db.schema
+      .createIndex('logout_deliveries_due_idx')
+      .on('logout_deliveries')
+      .columns(['status', 'next_attempt_at'])
+      .execute();
+    await db.schema
+      .createIndex('logout_deliveries_session_idx')
+      .on('logout_deliveries')
+      .column('session_id')
+      .execute();
+  },
+  async down(db: Kysely<unknown>): Promise<void> {
+    await db.schema.dropTable('logout_deliveries').execute();
+  },
+};
+
 /** Every migration, by name; names sort in the order they apply. */
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001_initial': initial,
+  '0002_logout_outbox': logoutOutbox,
 };
 
 /** Hands Kysely's `Migrator` the migrations compiled into the server, so none are read from disk. */

@@ -8,6 +8,8 @@ import type {
   ClientType,
   Grant,
   Interaction,
+  LogoutDelivery,
+  LogoutDeliveryStatus,
   Membership,
   Organization,
   Permission,
@@ -26,6 +28,7 @@ import type {
   ClientsTable,
   GrantsTable,
   InteractionsTable,
+  LogoutDeliveriesTable,
   MembershipsTable,
   OrganizationsTable,
   PermissionsTable,
@@ -521,5 +524,45 @@ export function auditEventFromRow(r: Selectable<AuditEventsTable>): AuditEvent {
     targetId: r.target_id,
     detail: parse(r.detail),
     createdAt: date(r.created_at),
+  };
+}
+
+/** `LogoutDelivery` -> `logout_deliveries` row. */
+export function logoutDeliveryToRow(d: LogoutDelivery): Insertable<LogoutDeliveriesTable> {
+  return {
+    id: d.id,
+    session_id: d.sessionId,
+    user_id: d.userId,
+    client_id: d.clientId,
+    uri: d.uri,
+    status: d.status,
+    attempts: d.attempts,
+    next_attempt_at: millis(d.nextAttemptAt),
+    locked_until: d.lockedUntil ? millis(d.lockedUntil) : null,
+    last_error: d.lastError,
+    last_status_code: d.lastStatusCode,
+    created_at: millis(d.createdAt),
+    give_up_at: millis(d.giveUpAt),
+    delivered_at: d.deliveredAt ? millis(d.deliveredAt) : null,
+  };
+}
+
+/** `logout_deliveries` row -> `LogoutDelivery`. */
+export function logoutDeliveryFromRow(r: Selectable<LogoutDeliveriesTable>): LogoutDelivery {
+  return {
+    id: r.id,
+    sessionId: r.session_id,
+    userId: r.user_id,
+    clientId: r.client_id,
+    uri: r.uri,
+    status: r.status as LogoutDeliveryStatus,
+    attempts: Number(r.attempts),
+    nextAttemptAt: date(r.next_attempt_at),
+    lockedUntil: dateOrNull(r.locked_until),
+    lastError: r.last_error,
+    lastStatusCode: r.last_status_code === null ? null : Number(r.last_status_code),
+    createdAt: date(r.created_at),
+    giveUpAt: date(r.give_up_at),
+    deliveredAt: dateOrNull(r.delivered_at),
   };
 }

@@ -235,4 +235,23 @@ export interface Database {
   signing_keys: SigningKeysTable;
   rate_limits: RateLimitsTable;
   audit_events: AuditEventsTable;
+  logout_deliveries: LogoutDeliveriesTable;
+}
+
+/** Table `logout_deliveries`: the back-channel logout outbox. No foreign keys: it outlives sessions. */
+export interface LogoutDeliveriesTable {
+  id: string;
+  session_id: string;
+  user_id: string;
+  client_id: string;
+  uri: string;
+  status: string;
+  attempts: number;
+  next_attempt_at: Millis;
+  locked_until: Millis | null;
+  last_error: string | null;
+  last_status_code: number | null;
+  created_at: Millis;
+  give_up_at: Millis;
+  delivered_at: Millis | null;
 }
