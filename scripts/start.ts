@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { serve } from '@hono/node-server';
 import {
   createApp,
   createLogger,
@@ -13,9 +14,11 @@ import {
   loadConfig,
   registerClient,
   runUpkeep,
-  scheduleUpkeep,
   type ServerContext,
+  scheduleUpkeep,
+  startLogoutDelivery,
 } from '@sesame/server';
+import { createSecondApp } from '../examples/second-app/src/app.ts';
 import { createWebApp } from '../examples/web-app/src/app.ts';
 
 const dataDir = resolve(process.env['SESAME_DATA_DIR'] ?? 'data');
@@ -87,6 +90,7 @@ if (!(await ctx.store.users.getByEmail(demo.email))) {
 
 await runUpkeep(ctx);
 const stopUpkeep = scheduleUpkeep(ctx);
+const stopDelivery = startLogoutDelivery(ctx);
 const server = await listen(createApp(ctx), { port: config.port, host: config.host });
 
 const cookieSecret = persisted('cookie-secret', () => randomBytes(32).toString('base64url'));
@@ -104,6 +108,23 @@ const webAppServer = createWebApp({
   },
 }).listen(demo.webApp.port);
 await new Promise((resolve, reject) => webAppServer.once('listening', resolve).once('error', reject));
+const secondAppUrl = `http://localhost:${demo.secondApp.port}`;
+const secondAppServer = serve({
+  fetch: createSecondApp({
+    appName: 'Second demo app',
+    auth: {
+      envUrl: config.envUrl,
+      clientId: secondApp.clientId,
+      clientSecret: secondApp.clientSecret,
+      redirectUri: `${secondAppUrl}/auth/callback`,
+      postLogoutRedirectUri: `${secondAppUrl}/`,
+      cookieSecret,
+      // localhost ports share one cookie jar: each app needs its own cookie names.
+      cookiePrefix: 'secondapp',
+    },
+  }).fetch,
+  port: demo.secondApp.port,
+});
 
 console.log(`
 Sesame is running (SQLite: ${config.databaseUrl})
@@ -120,6 +141,7 @@ Sesame is running (SQLite: ${config.databaseUrl})
   Demo user         ${demo.email} / ${demo.password}
 
   Example web app   ${webAppUrl}   (Sign in → the hosted login page → the dashboard)
+  Second app        ${secondAppUrl}   (signs in without a password once you are signed in above)
 
 Press Ctrl+C to stop.
 `);
@@ -127,7 +149,9 @@ Press Ctrl+C to stop.
 const stop = async () => {
   stopUpkeep();
   webAppServer.close();
+  secondAppServer.close();
   await server.close();
+  await stopDelivery();
   await ctx.store.close();
   process.exit(0);
 };

@@ -7,7 +7,9 @@ function run(label, command, args, options = {}) {
   console.log(`\n▶ ${label}`);
   const started = Date.now();
   const result = spawnSync(command, args, { stdio: 'inherit', ...options });
-  console.log(`  ${label}: ${result.status === 0 ? 'ok' : 'FAILED'} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  console.log(
+    `  ${label}: ${result.status === 0 ? 'ok' : 'FAILED'} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
   return result.status === 0;
 }
 
@@ -20,9 +22,13 @@ function ensureChromium() {
   }
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   return (
-    run('apt-get install chromium', 'apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], { env }) ||
+    run('apt-get install chromium', 'apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], {
+      env,
+    }) ||
     (run('apt-get update', 'apt-get', ['update'], { env }) &&
-      run('apt-get install chromium', 'apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], { env }))
+      run('apt-get install chromium', 'apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], {
+        env,
+      }))
   );
 }
 
@@ -53,5 +59,7 @@ if (existsSync(report)) {
 }
 const stepsFailed = results.filter((ok) => !ok).length - (testsOk ? 0 : 1);
 if (passed === 0) failed = Math.max(failed, 1);
-console.log(`\nvitest: ${passed} passed, ${failed + stepsFailed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+console.log(
+  `\nvitest: ${passed} passed, ${failed + stepsFailed} failed${skipped ? `, ${skipped} skipped` : ''}`,
+);
 process.exit(results.every(Boolean) && passed > 0 ? 0 : 1);

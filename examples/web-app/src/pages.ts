@@ -1,6 +1,12 @@
 import type { SessionUser } from '@sesame/sdk';
 
-const escapes: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const escapes: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
 const e = (text: string | null | undefined) => (text ?? '').replace(/[&<>"']/g, (c) => escapes[c] as string);
 
 function layout(title: string, appName: string, body: string, scripts: string[] = []): string {
@@ -33,7 +39,10 @@ export function homePage(appName: string, user: SessionUser | null): string {
 
 /** Dashboard: who is signed in, their organization and roles, and the access token's remaining life. */
 export function dashboardPage(appName: string, user: SessionUser, expiresAt: number): string {
-  const roles = user.roles.length > 0 ? user.roles.map((r) => `<span class="pill">${e(r)}</span>`).join(' ') : '<span class="muted">none</span>';
+  const roles =
+    user.roles.length > 0
+      ? user.roles.map((r) => `<span class="pill">${e(r)}</span>`).join(' ')
+      : '<span class="muted">none</span>';
   const body = `<section class="card">
   <h1>Dashboard</h1>
   <dl class="facts">

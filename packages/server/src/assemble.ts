@@ -7,6 +7,7 @@ import { ConfigError } from './config/load.ts';
 import type { ServerContext } from './context.ts';
 import { KeyRing } from './keys/key-ring.ts';
 import { deriveKey } from './keys/secret-box.ts';
+import { Wakeup } from './lib/wakeup.ts';
 import { openSqliteStore } from './storage/sqlite/open-sqlite-store.ts';
 import type { Store } from './storage/store.ts';
 
@@ -74,6 +75,7 @@ export async function createServerContext(
     logger: options.logger,
     sealingKey: deriveKey(config.secret, 'sealed-responses'),
     csrfKey: deriveKey(config.secret, 'csrf'),
+    logoutDeliveryWakeup: new Wakeup(),
     sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
   };
 }

@@ -3,12 +3,13 @@ import { parseArgs } from 'node:util';
 import { PasswordHasher, passwordMinLength } from '../accounts/passwords.ts';
 import { isPlausibleEmail, normalizeEmail } from '../accounts/sign-in.ts';
 import { createUserWithOrganization } from '../accounts/sign-up.ts';
+import { deleteUser, disableUser, enableUser } from '../accounts/user-lifecycle.ts';
 import { createKeyRing, createServerContext, openStore } from '../assemble.ts';
 import { ClientRegistrationError, registerClient, rotateClientSecret } from '../clients/register-client.ts';
 import type { Config } from '../config/config.ts';
 import { ConfigError, loadConfig } from '../config/load.ts';
 import { createApp } from '../http/app.ts';
-import { runUpkeep, scheduleUpkeep } from '../jobs.ts';
+import { runUpkeep, scheduleUpkeep, startLogoutDelivery } from '../jobs.ts';
 import { SealError } from '../keys/secret-box.ts';
 import { createLogger } from '../logger.ts';
 import { listen } from '../node-server.ts';
@@ -33,10 +34,15 @@ Commands:
   users create --email EMAIL --password PASSWORD [--name NAME]
                [--organization ORG_ID] [--role ROLE] [--json]
   users list [--json]
+  users disable USER_ID | users enable USER_ID | users delete USER_ID
+                                                   disabling or deleting ends the user's sessions
   keys list [--json]                               signing keys and their status
   keys rotate                                      publish a new signing key (signs after the JWKS max-age)
   sessions list [--user USER_ID] [--json]          live sign-in sessions
-  sessions revoke SESSION_ID                       end a session (refresh tokens die with it)
+  sessions revoke SESSION_ID                       end a session (refresh tokens die with it,
+                                                   back-channel logout notices go out)
+  logout-deliveries [--status pending|delivered|failed] [--json]
+                                                   back-channel logout deliveries and their state
 
 Settings come from the environment (ENV_URL, PORT, DATABASE_URL, SESAME_SECRET, LOG_LEVEL, ...)
 and the JSON file named by SESAME_CONFIG; see .env.example.`;
@@ -70,6 +76,8 @@ export async function runCli(
         return await keys(rest, env, io);
       case 'sessions':
         return await sessions(rest, env, io);
+      case 'logout-deliveries':
+        return await logoutDeliveries(rest, env, io);
       case undefined:
       case 'help':
       case '--help':
@@ -153,6 +161,7 @@ async function start(
   const ctx = await createServerContext(cfg, { logger });
   await runUpkeep(ctx);
   const stopUpkeep = scheduleUpkeep(ctx);
+  const stopDelivery = startLogoutDelivery(ctx);
   const server = await listen(createApp(ctx), { port: cfg.port, host: cfg.host });
   logger.info({ issuer: cfg.envUrl, port: server.port, database: ctx.store.kind }, 'sesame is listening');
   io.out(`Sesame identity server on ${cfg.envUrl} (listening on port ${server.port})`);
@@ -163,6 +172,7 @@ async function start(
   });
   stopUpkeep();
   await server.close();
+  await stopDelivery();
   await ctx.store.close();
   return 0;
 }
@@ -355,7 +365,29 @@ async function users(
       return 0;
     });
   }
-  throw new UsageError('users takes: create, list');
+  if (sub === 'disable' || sub === 'enable' || sub === 'delete') {
+    const { positionals } = parseArgs({ args: rest, allowPositionals: true, options: {} });
+    const userId = positionals[0];
+    if (!userId) throw new UsageError(`users ${sub} needs a USER_ID`);
+    const cfg = config(env, { needsSecret: true });
+    const ctx = await createServerContext(cfg, {
+      logger: createLogger(cfg.logLevel === 'info' ? 'warn' : cfg.logLevel),
+    });
+    try {
+      const done = await { disable: disableUser, enable: enableUser, delete: deleteUser }[sub](ctx, userId);
+      if (!done) {
+        io.err(`No user ${userId}`);
+        return 1;
+      }
+      io.out(
+        `${{ disable: 'Disabled', enable: 'Enabled', delete: 'Deleted' }[sub]} ${userId}${sub === 'enable' ? '' : '; their sessions have ended'}.`,
+      );
+      return 0;
+    } finally {
+      await ctx.store.close();
+    }
+  }
+  throw new UsageError('users takes: create, list, disable, enable, delete');
 }
 
 async function keys(args: string[], env: Record<string, string | undefined>, io: CliOutput): Promise<number> {
@@ -392,6 +424,38 @@ async function keys(args: string[], env: Record<string, string | undefined>, io:
   } finally {
     await store.close();
   }
+}
+
+async function logoutDeliveries(
+  args: string[],
+  env: Record<string, string | undefined>,
+  io: CliOutput,
+): Promise<number> {
+  const { values } = parseArgs({ args, options: { status: { type: 'string' }, json: { type: 'boolean' } } });
+  const status = values.status;
+  if (status !== undefined && status !== 'pending' && status !== 'delivered' && status !== 'failed') {
+    throw new UsageError('--status must be pending, delivered or failed');
+  }
+  return withStore(env, async (store) => {
+    const page = await store.logoutDeliveries.list({ limit: 100 }, status ? { status } : {});
+    const counts = await store.logoutDeliveries.counts();
+    const rows = page.items.map((d) => ({
+      delivery_id: d.id,
+      status: d.status,
+      client_id: d.clientId,
+      session_id: d.sessionId,
+      attempts: String(d.attempts),
+      next_attempt: d.status === 'pending' ? d.nextAttemptAt.toISOString() : '',
+      last_error: d.lastError ?? '',
+      delivered: d.deliveredAt?.toISOString() ?? '',
+    }));
+    if (values.json) io.out(JSON.stringify({ counts, deliveries: rows }));
+    else {
+      io.out(`pending ${counts.pending}, delivered ${counts.delivered}, failed ${counts.failed}`);
+      io.out(formatTable(rows));
+    }
+    return 0;
+  });
 }
 
 async function sessions(

@@ -59,6 +59,14 @@ export const settings = {
   },
   signInFailureWindow: { env: 'SESAME_SIGNIN_FAILURE_WINDOW', doc: 'Seconds a sign-in failure counts' },
   sweepInterval: { env: 'SESAME_SWEEP_INTERVAL', doc: 'Seconds between sweeps of expired data' },
+  logoutDeliveryInterval: {
+    env: 'SESAME_LOGOUT_DELIVERY_INTERVAL',
+    doc: 'Seconds between scans for due back-channel logout deliveries',
+  },
+  logoutDeliveryTimeout: {
+    env: 'SESAME_LOGOUT_DELIVERY_TIMEOUT',
+    doc: 'Seconds one back-channel logout POST may take',
+  },
   cookiePrefix: { env: 'SESAME_COOKIE_PREFIX', doc: 'Prefix of the cookie names the server sets' },
 } as const;
 
@@ -121,6 +129,8 @@ export const configSchema = z.object({
   signInFailuresPerAddress: z.coerce.number().int().min(1).max(100000).default(100),
   signInFailureWindow: seconds(10, 86400).default(900),
   sweepInterval: seconds(1, 86400).default(60),
+  logoutDeliveryInterval: seconds(1, 3600).default(2),
+  logoutDeliveryTimeout: seconds(1, 60).default(5),
   cookiePrefix: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,32}$/, 'letters, digits, _ and - only')

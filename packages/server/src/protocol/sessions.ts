@@ -99,8 +99,9 @@ export async function startSession(
 }
 
 /**
- * Ends a session: its refresh tokens and grants are revoked in the same transaction. Returns the
- * ended session, or `null` if it was already over.
+ * Ends a session: its refresh tokens and grants are revoked, and back-channel logout notices are
+ * queued for its apps, in the same transaction. Returns the ended session, or `null` if it was
+ * already over.
  */
 export async function endSession(
   ctx: ServerContext,
@@ -108,6 +109,10 @@ export async function endSession(
   reason: SessionEndReason,
 ): Promise<Session | null> {
   const ended = await ctx.store.sessions.end(sessionId, reason, ctx.config.now());
-  if (ended) ctx.logger.info({ sessionId, userId: ended.userId, reason }, 'session ended');
+  if (ended) {
+    ctx.logger.info({ sessionId, userId: ended.userId, reason }, 'session ended');
+    // The back-channel notices were queued with the end; wake the worker rather than wait for its next scan.
+    ctx.logoutDeliveryWakeup.kick();
+  }
   return ended;
 }

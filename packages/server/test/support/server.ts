@@ -8,6 +8,7 @@ import type { Config } from '../../src/config/config.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import type { ServerContext } from '../../src/context.ts';
 import { createApp } from '../../src/http/app.ts';
+import { startLogoutDelivery } from '../../src/jobs.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { Store } from '../../src/storage/store.ts';
 import type { Client } from '../../src/storage/types.ts';
@@ -112,6 +113,8 @@ export async function startTestServer(
   });
   const app = createApp(ctx);
   handler = (req, env) => app.fetch(req, env);
+  // Back-channel logout notices go out as in production: a worker woken when a session ends.
+  const stopDelivery = startLogoutDelivery(ctx);
 
   const register = async (input: Parameters<typeof registerClient>[1]): Promise<RegisteredClient> => {
     const { client, secret: clientSecret } = await registerClient(ctx.store, input, clock.now());
@@ -190,6 +193,7 @@ export async function startTestServer(
         node.close(() => resolve());
         if ('closeAllConnections' in node) (node as { closeAllConnections(): void }).closeAllConnections();
       });
+      await stopDelivery();
       await ctx.store.close();
     },
   };
