@@ -33,7 +33,8 @@ function ensureChromium() {
 }
 
 const results = [];
-results.push(ensureChromium());
+results.push(ensureDebianPackage('chromium', '/usr/bin/chromium'));
+results.push(ensureDebianPackage('redis-server', '/usr/bin/redis-server'));
 results.push(run('type check (tsc)', 'npx', ['tsc', '-p', 'tsconfig.json']));
 results.push(run('lint (biome)', 'npx', ['biome', 'check', '.']));
 

@@ -1,4 +1,10 @@
-import { decodeProtectedHeader, errors as joseErrors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import {
+  decodeProtectedHeader,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  errors as joseErrors,
+  jwtVerify,
+} from 'jose';
 import { AuthError } from './errors.ts';
 
 /** What access tokens are checked against. */
@@ -9,7 +15,19 @@ export interface AccessTokenExpectations {
   clockToleranceSeconds: number;
 }
 
-const asymmetricAlgorithms = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
+const asymmetricAlgorithms = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+];
 
 /**
  * Validates JWT access tokens: signature against the provider's JWKS (asymmetric algorithms only:
@@ -43,7 +61,11 @@ export class AccessTokenVerifier {
     try {
       const header = decodeProtectedHeader(token);
       if (header.typ !== undefined && !/^(application\/)?at\+jwt$/i.test(header.typ)) {
-        throw new AuthError('ERR_ACCESS_TOKEN_INVALID', 'validation', `a ${header.typ} token is not an access token`);
+        throw new AuthError(
+          'ERR_ACCESS_TOKEN_INVALID',
+          'validation',
+          `a ${header.typ} token is not an access token`,
+        );
       }
       ({ payload } = await jwtVerify(token, await this.#keys(), {
         issuer: await this.#expect.issuer(),
@@ -56,20 +78,29 @@ export class AccessTokenVerifier {
     } catch (err) {
       if (err instanceof AuthError) throw err;
       if (err instanceof joseErrors.JOSEError || err instanceof TypeError || err instanceof SyntaxError) {
-        throw new AuthError('ERR_ACCESS_TOKEN_INVALID', 'validation', `access token rejected (${(err as { code?: string }).code ?? err.name})`, { cause: err });
+        throw new AuthError(
+          'ERR_ACCESS_TOKEN_INVALID',
+          'validation',
+          `access token rejected (${(err as { code?: string }).code ?? err.name})`,
+          { cause: err },
+        );
       }
       throw err;
     }
     if (typeof payload.iat === 'number' && payload.iat > nowSeconds + tolerance) {
       throw new AuthError('ERR_ACCESS_TOKEN_INVALID', 'validation', 'access token issued in the future');
     }
-    if (this.#verified.size >= this.#maxEntries) this.#verified.delete(this.#verified.keys().next().value as string);
+    if (this.#verified.size >= this.#maxEntries)
+      this.#verified.delete(this.#verified.keys().next().value as string);
     this.#verified.set(token, payload);
     return payload;
   }
 }
 
-/** Whether an access token is a JWT (three base64url parts) rather than an opaque string. */
+/**
+ * Whether an access token is a JWT (three base64url parts) rather than an opaque string. An empty
+ * third part counts: an unsigned (`alg: none`) JWT must be verified, and refused, not trusted as opaque.
+ */
 export function looksLikeJwt(token: string): boolean {
-  return /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(token);
+  return /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(token);
 }

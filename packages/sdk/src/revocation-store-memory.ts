@@ -14,7 +14,14 @@ export class MemoryRevocationStore implements RevocationStore {
   async revoke(entry: { sid?: string; sub?: string; at: Date }, expiresAt: Date): Promise<void> {
     this.#prune();
     if (entry.sid) this.#sids.set(entry.sid, expiresAt.getTime());
-    else if (entry.sub) this.#subs.set(entry.sub, { at: entry.at.getTime(), expiresAt: expiresAt.getTime() });
+    else if (entry.sub) {
+      // The moment only moves forward: a late token naming an earlier one must not bring sessions back.
+      const previous = this.#subs.get(entry.sub);
+      this.#subs.set(entry.sub, {
+        at: Math.max(entry.at.getTime(), previous?.at ?? 0),
+        expiresAt: Math.max(expiresAt.getTime(), previous?.expiresAt ?? 0),
+      });
+    }
   }
 
   async isRevoked(entry: { sid: string | null; sub: string; authTime: Date | null }): Promise<boolean> {
