@@ -1,0 +1,3 @@
+import { describeFlowSuite } from './flow-suite.ts';
+
+describeFlowSuite('express', 'oidc-provider');

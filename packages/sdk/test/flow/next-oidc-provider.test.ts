@@ -1,0 +1,3 @@
+import { describeFlowSuite } from './flow-suite.ts';
+
+describeFlowSuite('next', 'oidc-provider');
