@@ -1,22 +1,34 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { errors as joseErrors, type JWTPayload, jwtVerify } from 'jose';
+import { type JWTPayload, errors as joseErrors, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import { AccessTokenVerifier, looksLikeJwt } from './access-token.ts';
 import { handleBackchannelLogout } from './backchannel.ts';
-import { clearChunked, type CookieAttributes, parseCookieHeader, readChunked, writeChunked } from './cookies.ts';
+import {
+  type CookieAttributes,
+  clearChunked,
+  parseCookieHeader,
+  readChunked,
+  writeChunked,
+} from './cookies.ts';
 import { AuthError } from './errors.ts';
 import { isSafeReturnTo, type ResolvedOptions, resolveOptions, type SesameAuthOptions } from './options.ts';
-import { renderErrorPage } from './pages.ts';
+import { errorPageContentSecurityPolicy, renderErrorPage } from './pages.ts';
 import { isNetworkError, Provider } from './provider.ts';
-import { MemoryRevocationStore } from './revocation-store-memory.ts';
 import type { RevocationStore } from './revocation-store.ts';
+import { MemoryRevocationStore } from './revocation-store-memory.ts';
 import { CookieSealer } from './seal.ts';
 import { type SessionData, type SessionUser, userFromClaims } from './session.ts';
 import { SingleFlight } from './single-flight.ts';
 
 /** The outcome of authenticating a request. */
 export type AuthState =
-  | { status: 'authenticated'; user: SessionUser; accessToken: string; claims: JWTPayload | null; expiresAt: number }
+  | {
+      status: 'authenticated';
+      user: SessionUser;
+      accessToken: string;
+      claims: JWTPayload | null;
+      expiresAt: number;
+    }
   /** Signed in, but the access token has expired (or is about to): refresh first. */
   | { status: 'expired'; user: SessionUser }
   | { status: 'anonymous' };
@@ -53,7 +65,12 @@ export class SesameAuth {
   /** Cookie names: distinct per app through the prefix. */
   get cookieNames() {
     const p = this.options.cookiePrefix;
-    return { session: `${p}_session`, refresh: `${p}_refresh`, logout: `${p}_logout`, transaction: `${p}_tx` };
+    return {
+      session: `${p}_session`,
+      refresh: `${p}_refresh`,
+      logout: `${p}_logout`,
+      transaction: `${p}_tx`,
+    };
   }
 
   /** Answers the SDK's own routes (login, callback, refresh, logout, back-channel logout); `null` for others. */
@@ -66,12 +83,19 @@ export class SesameAuth {
     if (path === routes.refresh && (method === 'GET' || method === 'POST')) return this.refresh(request);
     if (path === routes.logout && (method === 'GET' || method === 'POST')) return this.logout(request);
     if (path === routes.backchannelLogout && method === 'POST') return handleBackchannelLogout(this, request);
-    if (path === routes.backchannelLogout) return new Response(null, { status: 405, headers: { allow: 'POST' } });
+    if (path === routes.backchannelLogout)
+      return new Response(null, { status: 405, headers: { allow: 'POST' } });
     return null;
   }
 
   #cookieAttrs(path: string, maxAge?: number): CookieAttributes {
-    return { path, httpOnly: true, secure: this.options.secureCookies, sameSite: 'Lax', ...(maxAge === undefined ? {} : { maxAge }) };
+    return {
+      path,
+      httpOnly: true,
+      secure: this.options.secureCookies,
+      sameSite: 'Lax',
+      ...(maxAge === undefined ? {} : { maxAge }),
+    };
   }
 
   /** Step 1 of the seed: a transaction (state, nonce, PKCE, return_to) in its own cookie, then 302. */
@@ -97,12 +121,23 @@ export class SesameAuth {
     const prompt = url.searchParams.get('prompt');
     if (prompt && prompt.split(' ').every((p) => allowedPrompts.has(p))) params['prompt'] = prompt;
     const sealed = await this.#sealer.seal(
-      { s: state, n: nonce, v: verifier, r: returnTo && isSafeReturnTo(returnTo) ? returnTo : this.options.defaultReturnTo },
+      {
+        s: state,
+        n: nonce,
+        v: verifier,
+        r: returnTo && isSafeReturnTo(returnTo) ? returnTo : this.options.defaultReturnTo,
+      },
       transactionMaxAge,
       this.options.now(),
     );
-    const headers = new Headers({ location: oidc.buildAuthorizationUrl(config, params).href, 'cache-control': 'no-store' });
-    headers.append('set-cookie', `${this.#transactionCookie(state)}=${sealed}; Path=${this.options.routes.callback}; Max-Age=${transactionMaxAge}; HttpOnly${this.options.secureCookies ? '; Secure' : ''}; SameSite=Lax`);
+    const headers = new Headers({
+      location: oidc.buildAuthorizationUrl(config, params).href,
+      'cache-control': 'no-store',
+    });
+    headers.append(
+      'set-cookie',
+      `${this.#transactionCookie(state)}=${sealed}; Path=${this.options.routes.callback}; Max-Age=${transactionMaxAge}; HttpOnly${this.options.secureCookies ? '; Secure' : ''}; SameSite=Lax`,
+    );
     return new Response(null, { status: 302, headers });
   }
 
@@ -118,13 +153,34 @@ export class SesameAuth {
     const state = url.searchParams.get('state');
     const txName = state ? this.#transactionCookie(state) : null;
     const headers = new Headers({ 'cache-control': 'no-store' });
-    if (txName) headers.append('set-cookie', `${txName}=; Path=${this.options.routes.callback}; Max-Age=0; HttpOnly${this.options.secureCookies ? '; Secure' : ''}; SameSite=Lax`);
-    const tx = txName ? await this.#sealer.open<{ s: string; n: string; v: string; r: string }>(cookies.get(txName), this.options.now()) : null;
+    if (txName)
+      headers.append(
+        'set-cookie',
+        `${txName}=; Path=${this.options.routes.callback}; Max-Age=0; HttpOnly${this.options.secureCookies ? '; Secure' : ''}; SameSite=Lax`,
+      );
+    const tx = txName
+      ? await this.#sealer.open<{ s: string; n: string; v: string; r: string }>(
+          cookies.get(txName),
+          this.options.now(),
+        )
+      : null;
     const retryHref = `${this.options.routes.login}${tx?.r && tx.r !== this.options.defaultReturnTo ? `?return_to=${encodeURIComponent(tx.r)}` : ''}`;
     const fail = (error: AuthError, status: number) => {
-      this.options.logger.warn({ code: error.code, oauthError: error.oauthError, description: error.oauthErrorDescription, detail: error.message }, 'sign-in failed');
+      this.options.logger.warn(
+        {
+          code: error.code,
+          oauthError: error.oauthError,
+          description: error.oauthErrorDescription,
+          detail: error.message,
+        },
+        'sign-in failed',
+      );
       headers.set('content-type', 'text/html; charset=utf-8');
-      return new Response(renderErrorPage({ title: 'Sign-in failed', code: error.oauthError ?? error.code, retryHref }), { status, headers });
+      headers.set('content-security-policy', errorPageContentSecurityPolicy);
+      return new Response(
+        renderErrorPage({ title: 'Sign-in failed', code: error.oauthError ?? error.code, retryHref }),
+        { status, headers },
+      );
     };
 
     const error = url.searchParams.get('error');
@@ -137,12 +193,24 @@ export class SesameAuth {
         400,
       );
     }
-    if (!state) return fail(new AuthError('ERR_STATE_MISSING', 'validation', 'the callback has no state'), 400);
-    if (!tx || tx.s !== state) return fail(new AuthError('ERR_STATE_MISMATCH', 'validation', 'the state does not match a sign-in started here'), 400);
+    if (!state)
+      return fail(new AuthError('ERR_STATE_MISSING', 'validation', 'the callback has no state'), 400);
+    if (!tx || tx.s !== state)
+      return fail(
+        new AuthError('ERR_STATE_MISMATCH', 'validation', 'the state does not match a sign-in started here'),
+        400,
+      );
     const iss = url.searchParams.get('iss');
     const config = await this.provider.config();
     if (iss !== null && iss !== config.serverMetadata().issuer) {
-      return fail(new AuthError('ERR_ISSUER_MISMATCH', 'validation', 'the callback came from another issuer (RFC 9207)'), 400);
+      return fail(
+        new AuthError(
+          'ERR_ISSUER_MISMATCH',
+          'validation',
+          'the callback came from another issuer (RFC 9207)',
+        ),
+        400,
+      );
     }
 
     let tokens: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers;
@@ -165,6 +233,7 @@ export class SesameAuth {
     } catch (err) {
       return fail(err instanceof AuthError ? err : toAuthError(err, 'ERR_ID_TOKEN_INVALID'), 400);
     }
+    await this.#completeProfile(session);
     for (const value of await this.#writeSession(cookies, session)) headers.append('set-cookie', value);
     headers.set('location', tx.r);
     return new Response(null, { status: 302, headers });
@@ -174,7 +243,10 @@ export class SesameAuth {
    * Builds a session from a token response: the ID token's signature is checked against the
    * JWKS (openid-client has checked iss, aud, azp, exp, iat, nonce), `at_hash` when present.
    */
-  async #sessionFromTokens(tokens: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers, previous: SessionData | null): Promise<SessionData> {
+  async #sessionFromTokens(
+    tokens: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers,
+    previous: SessionData | null,
+  ): Promise<SessionData> {
     const now = this.options.now();
     let idClaims: JWTPayload;
     if (tokens.id_token) {
@@ -186,16 +258,30 @@ export class SesameAuth {
           currentDate: now,
         }));
       } catch (err) {
-        throw new AuthError('ERR_ID_TOKEN_INVALID', 'validation', 'the ID token signature or claims are invalid', { cause: err });
+        throw new AuthError(
+          'ERR_ID_TOKEN_INVALID',
+          'validation',
+          'the ID token signature or claims are invalid',
+          { cause: err },
+        );
       }
       if (typeof idClaims['at_hash'] === 'string' && idClaims['at_hash'] !== atHash(tokens.access_token)) {
         throw new AuthError('ERR_ID_TOKEN_INVALID', 'validation', 'at_hash does not match the access token');
       }
       if (previous && idClaims.sub !== previous.user.sub) {
-        throw new AuthError('ERR_ID_TOKEN_INVALID', 'validation', 'the refreshed ID token is for another subject');
+        throw new AuthError(
+          'ERR_ID_TOKEN_INVALID',
+          'validation',
+          'the refreshed ID token is for another subject',
+        );
       }
     } else if (previous) {
-      idClaims = { sub: previous.user.sub, sid: previous.user.sid ?? undefined, email: previous.user.email ?? undefined, name: previous.user.name ?? undefined };
+      idClaims = {
+        sub: previous.user.sub,
+        sid: previous.user.sid ?? undefined,
+        email: previous.user.email ?? undefined,
+        name: previous.user.name ?? undefined,
+      };
     } else {
       throw new AuthError('ERR_ID_TOKEN_INVALID', 'malformed', 'the provider returned no ID token');
     }
@@ -209,16 +295,40 @@ export class SesameAuth {
         accessClaims = null;
       }
     }
-    const expiresIn = tokens.expires_in ?? (typeof accessClaims?.exp === 'number' ? accessClaims.exp - Math.floor(now.getTime() / 1000) : 300);
+    const expiresIn =
+      tokens.expires_in ??
+      (typeof accessClaims?.exp === 'number' ? accessClaims.exp - Math.floor(now.getTime() / 1000) : 300);
     return {
-      user: userFromClaims(idClaims, accessClaims),
+      user: withFallback(userFromClaims(idClaims, accessClaims), previous?.user ?? null),
       accessToken: tokens.access_token,
       accessTokenExpiresAt: Math.floor(now.getTime() / 1000) + expiresIn,
       refreshToken: tokens.refresh_token ?? previous?.refreshToken ?? null,
       idToken: tokens.id_token ?? previous?.idToken ?? null,
-      authTime: typeof idClaims['auth_time'] === 'number' ? idClaims['auth_time'] : (previous?.authTime ?? null),
+      authTime:
+        typeof idClaims['auth_time'] === 'number' ? idClaims['auth_time'] : (previous?.authTime ?? null),
       updatedAt: now.getTime(),
     };
+  }
+
+  /**
+   * Providers that keep profile claims out of the ID token serve them at userinfo: asked once, at
+   * sign-in, only when the ID token lacked what the scopes asked for. A failure leaves the profile
+   * as the ID token had it.
+   * @see https://openid.net/specs/openid-connect-core-1_0.html#UserInfo
+   */
+  async #completeProfile(session: SessionData): Promise<void> {
+    const { scopes } = this.options;
+    const wantsEmail = scopes.includes('email') && session.user.email === null;
+    const wantsName = scopes.includes('profile') && session.user.name === null;
+    if (!wantsEmail && !wantsName) return;
+    const config = await this.provider.config();
+    if (!config.serverMetadata().userinfo_endpoint) return;
+    try {
+      const info = await oidc.fetchUserInfo(config, session.accessToken, session.user.sub);
+      session.user = withFallback(userFromClaims({ ...info, sub: session.user.sub }, null), session.user);
+    } catch (err) {
+      this.options.logger.warn({ err: String(err) }, 'userinfo could not complete the profile');
+    }
   }
 
   /** The `Set-Cookie` values that persist a session: path-scoped sealed cookies, or a store entry. */
@@ -230,17 +340,44 @@ export class SesameAuth {
       const existing = await this.#sealer.open<{ id: string }>(readChunked(cookies, names.session), now);
       const id = existing?.id ?? randomBytes(32).toString('base64url');
       await sessionStore.set(id, session, new Date(now.getTime() + sessionMaxAge * 1000));
-      return writeChunked(cookies, names.session, await this.#sealer.seal({ id }, sessionMaxAge, now), this.#cookieAttrs('/', sessionMaxAge));
+      return writeChunked(
+        cookies,
+        names.session,
+        await this.#sealer.seal({ id }, sessionMaxAge, now),
+        this.#cookieAttrs('/', sessionMaxAge),
+      );
     }
-    const main = await this.#sealer.seal({ u: session.user, at: session.accessToken, ate: session.accessTokenExpiresAt, t: session.authTime, ua: session.updatedAt }, sessionMaxAge, now);
+    const main = await this.#sealer.seal(
+      {
+        u: session.user,
+        at: session.accessToken,
+        ate: session.accessTokenExpiresAt,
+        t: session.authTime,
+        ua: session.updatedAt,
+      },
+      sessionMaxAge,
+      now,
+    );
     const headers = writeChunked(cookies, names.session, main, this.#cookieAttrs('/', sessionMaxAge));
     if (session.refreshToken) {
-      const rt = await this.#sealer.seal({ rt: session.refreshToken, ua: session.updatedAt }, sessionMaxAge, now);
-      headers.push(...writeChunked(cookies, names.refresh, rt, this.#cookieAttrs(routes.refresh, sessionMaxAge)));
+      const rt = await this.#sealer.seal(
+        { rt: session.refreshToken, ua: session.updatedAt },
+        sessionMaxAge,
+        now,
+      );
+      headers.push(
+        ...writeChunked(cookies, names.refresh, rt, this.#cookieAttrs(routes.refresh, sessionMaxAge)),
+      );
     }
     if (session.idToken) {
-      const idt = await this.#sealer.seal({ idt: session.idToken, ua: session.updatedAt }, sessionMaxAge, now);
-      headers.push(...writeChunked(cookies, names.logout, idt, this.#cookieAttrs(routes.logout, sessionMaxAge)));
+      const idt = await this.#sealer.seal(
+        { idt: session.idToken, ua: session.updatedAt },
+        sessionMaxAge,
+        now,
+      );
+      headers.push(
+        ...writeChunked(cookies, names.logout, idt, this.#cookieAttrs(routes.logout, sessionMaxAge)),
+      );
     }
     return headers;
   }
@@ -250,7 +387,10 @@ export class SesameAuth {
     const names = this.cookieNames;
     const { routes, sessionStore } = this.options;
     if (sessionStore) {
-      const existing = await this.#sealer.open<{ id: string }>(readChunked(cookies, names.session), this.options.now());
+      const existing = await this.#sealer.open<{ id: string }>(
+        readChunked(cookies, names.session),
+        this.options.now(),
+      );
       if (existing?.id) await sessionStore.delete(existing.id);
     }
     return [
@@ -268,13 +408,25 @@ export class SesameAuth {
       const ref = await this.#sealer.open<{ id: string }>(readChunked(cookies, names.session), now);
       return ref?.id ? await this.options.sessionStore.get(ref.id) : null;
     }
-    const main = await this.#sealer.open<{ u: SessionUser; at: string; ate: number; t: number | null; ua: number }>(readChunked(cookies, names.session), now);
+    const main = await this.#sealer.open<{
+      u: SessionUser;
+      at: string;
+      ate: number;
+      t: number | null;
+      ua: number;
+    }>(readChunked(cookies, names.session), now);
     const rt = await this.#sealer.open<{ rt: string; ua: number }>(readChunked(cookies, names.refresh), now);
     const idt = await this.#sealer.open<{ idt: string; ua: number }>(readChunked(cookies, names.logout), now);
     if (!main && !rt && !idt) return null;
     const session: Partial<SessionData> = {};
     if (main && typeof main.at === 'string' && main.u && typeof main.u.sub === 'string') {
-      Object.assign(session, { user: main.u, accessToken: main.at, accessTokenExpiresAt: main.ate, authTime: main.t ?? null, updatedAt: main.ua });
+      Object.assign(session, {
+        user: main.u,
+        accessToken: main.at,
+        accessTokenExpiresAt: main.ate,
+        authTime: main.t ?? null,
+        updatedAt: main.ua,
+      });
     }
     if (rt && typeof rt.rt === 'string') session.refreshToken = rt.rt;
     if (idt && typeof idt.idt === 'string') session.idToken = idt.idt;
@@ -295,16 +447,24 @@ export class SesameAuth {
         const claims = await this.#verifier.verify(bearer, now);
         const user = userFromClaims(claims, claims);
         if (await this.#revoked(user, null)) return { status: 'anonymous' };
-        return { status: 'authenticated', user, accessToken: bearer, claims, expiresAt: claims.exp as number };
+        return {
+          status: 'authenticated',
+          user,
+          accessToken: bearer,
+          claims,
+          expiresAt: claims.exp as number,
+        };
       } catch (err) {
         if (err instanceof AuthError) return { status: 'anonymous' };
         throw err;
       }
     }
     const session = await this.readSession(parseCookieHeader(request.headers.get('cookie')));
-    if (!session?.user || !session.accessToken || typeof session.accessTokenExpiresAt !== 'number') return { status: 'anonymous' };
+    if (!session?.user || !session.accessToken || typeof session.accessTokenExpiresAt !== 'number')
+      return { status: 'anonymous' };
     if (await this.#revoked(session.user, session.authTime ?? null)) return { status: 'anonymous' };
-    if (session.accessTokenExpiresAt - this.options.refreshLeewaySeconds <= nowSeconds) return { status: 'expired', user: session.user };
+    if (session.accessTokenExpiresAt - this.options.refreshLeewaySeconds <= nowSeconds)
+      return { status: 'expired', user: session.user };
     let claims: JWTPayload | null = null;
     if (looksLikeJwt(session.accessToken)) {
       try {
@@ -315,11 +475,21 @@ export class SesameAuth {
         return expired ? { status: 'expired', user: session.user } : { status: 'anonymous' };
       }
     }
-    return { status: 'authenticated', user: session.user, accessToken: session.accessToken, claims, expiresAt: session.accessTokenExpiresAt };
+    return {
+      status: 'authenticated',
+      user: session.user,
+      accessToken: session.accessToken,
+      claims,
+      expiresAt: session.accessTokenExpiresAt,
+    };
   }
 
   async #revoked(user: SessionUser, authTime: number | null): Promise<boolean> {
-    return this.revocations.isRevoked({ sid: user.sid, sub: user.sub, authTime: authTime === null ? null : new Date(authTime * 1000) });
+    return this.revocations.isRevoked({
+      sid: user.sid,
+      sub: user.sub,
+      authTime: authTime === null ? null : new Date(authTime * 1000),
+    });
   }
 
   /**
@@ -332,18 +502,38 @@ export class SesameAuth {
     const returnTo = `${url.pathname}${url.search}`;
     if (isNavigation(request)) {
       const target = state.status === 'expired' ? this.options.routes.refresh : this.options.routes.login;
-      return new Response(null, { status: 302, headers: { location: `${target}?return_to=${encodeURIComponent(returnTo)}`, 'cache-control': 'no-store' } });
+      return new Response(null, {
+        status: 302,
+        headers: {
+          location: `${target}?return_to=${encodeURIComponent(returnTo)}`,
+          'cache-control': 'no-store',
+        },
+      });
     }
-    const body = state.status === 'expired'
-      ? { error: 'token_expired', error_description: 'The access token has expired; POST the refresh route, then retry', refresh: this.options.routes.refresh }
-      : { error: 'login_required', error_description: 'Sign in first', login: this.options.routes.login };
-    return Response.json(body, { status: 401, headers: { 'cache-control': 'no-store', 'www-authenticate': `Bearer error="${state.status === 'expired' ? 'invalid_token' : 'login_required'}"` } });
+    const body =
+      state.status === 'expired'
+        ? {
+            error: 'token_expired',
+            error_description: 'The access token has expired; POST the refresh route, then retry',
+            refresh: this.options.routes.refresh,
+          }
+        : { error: 'login_required', error_description: 'Sign in first', login: this.options.routes.login };
+    return Response.json(body, {
+      status: 401,
+      headers: {
+        'cache-control': 'no-store',
+        'www-authenticate': `Bearer error="${state.status === 'expired' ? 'invalid_token' : 'login_required'}"`,
+      },
+    });
   }
 
   /** 403 for a signed-in person who lacks a role or permission. */
   forbiddenResponse(request: Request, missing: string): Response {
     if (isNavigation(request)) {
-      return new Response(`<!doctype html><title>Forbidden</title><p>You do not have access to this page (${missing.replace(/[<>&"']/g, '')} required).</p>`, { status: 403, headers: { 'content-type': 'text/html; charset=utf-8' } });
+      return new Response(
+        `<!doctype html><title>Forbidden</title><p>You do not have access to this page (${missing.replace(/[<>&"']/g, '')} required).</p>`,
+        { status: 403, headers: { 'content-type': 'text/html; charset=utf-8' } },
+      );
     }
     return Response.json({ error: 'forbidden', error_description: `${missing} required` }, { status: 403 });
   }
@@ -358,8 +548,13 @@ export class SesameAuth {
     const cookies = parseCookieHeader(request.headers.get('cookie'));
     const navigation = request.method === 'GET';
     const returnToParam = url.searchParams.get('return_to');
-    const returnTo = returnToParam && isSafeReturnTo(returnToParam) ? returnToParam : this.options.defaultReturnTo;
-    if (!navigation && !sameOrigin(request)) return Response.json({ error: 'forbidden', error_description: 'cross-origin refresh refused' }, { status: 403 });
+    const returnTo =
+      returnToParam && isSafeReturnTo(returnToParam) ? returnToParam : this.options.defaultReturnTo;
+    if (!navigation && !sameOrigin(request, this.options.redirectUri.origin))
+      return Response.json(
+        { error: 'forbidden', error_description: 'cross-origin refresh refused' },
+        { status: 403 },
+      );
     const current = await this.readSession(cookies);
     const headers = new Headers({ 'cache-control': 'no-store' });
     const signInAgain = async (reason: string) => {
@@ -369,7 +564,14 @@ export class SesameAuth {
         return new Response(null, { status: 302, headers });
       }
       headers.set('content-type', 'application/json');
-      return new Response(JSON.stringify({ error: 'login_required', error_description: reason, login: this.options.routes.login }), { status: 401, headers });
+      return new Response(
+        JSON.stringify({
+          error: 'login_required',
+          error_description: reason,
+          login: this.options.routes.login,
+        }),
+        { status: 401, headers },
+      );
     };
     const refreshToken = current?.refreshToken;
     if (!refreshToken) return signInAgain('No refresh token: sign in again');
@@ -378,10 +580,19 @@ export class SesameAuth {
       session = await this.refreshSession(refreshToken, current);
     } catch (err) {
       const error = err instanceof AuthError ? err : toAuthError(err, 'ERR_REFRESH_FAILED');
-      this.options.logger.warn({ code: error.code, kind: error.kind, oauthError: error.oauthError }, 'refresh failed');
+      this.options.logger.warn(
+        { code: error.code, kind: error.kind, oauthError: error.oauthError },
+        'refresh failed',
+      );
       if (error.kind === 'network') {
         headers.set('content-type', 'application/json');
-        return new Response(JSON.stringify({ error: 'temporarily_unavailable', error_description: 'The sign-in service could not be reached' }), { status: 503, headers });
+        return new Response(
+          JSON.stringify({
+            error: 'temporarily_unavailable',
+            error_description: 'The sign-in service could not be reached',
+          }),
+          { status: 503, headers },
+        );
       }
       return signInAgain('The session has ended: sign in again');
     }
@@ -391,7 +602,10 @@ export class SesameAuth {
       return new Response(null, { status: 302, headers });
     }
     headers.set('content-type', 'application/json');
-    return new Response(JSON.stringify({ ok: true, expires_at: session.accessTokenExpiresAt }), { status: 200, headers });
+    return new Response(JSON.stringify({ ok: true, expires_at: session.accessTokenExpiresAt }), {
+      status: 200,
+      headers,
+    });
   }
 
   /** Rotates a refresh token at the provider, at most once at a time per token. */
@@ -419,9 +633,13 @@ export class SesameAuth {
     try {
       const config = await this.provider.config();
       if (config.serverMetadata().end_session_endpoint) {
-        const params: Record<string, string> = { client_id: this.options.clientId, state: oidc.randomState() };
+        const params: Record<string, string> = {
+          client_id: this.options.clientId,
+          state: oidc.randomState(),
+        };
         if (session?.idToken) params['id_token_hint'] = session.idToken;
-        if (this.options.postLogoutRedirectUri) params['post_logout_redirect_uri'] = this.options.postLogoutRedirectUri.href;
+        if (this.options.postLogoutRedirectUri)
+          params['post_logout_redirect_uri'] = this.options.postLogoutRedirectUri.href;
         location = oidc.buildEndSessionUrl(config, params).href;
       }
     } catch (err) {
@@ -433,16 +651,50 @@ export class SesameAuth {
   }
 }
 
+/** A user whose missing (null or empty) fields are taken from an earlier view of the same person. */
+function withFallback(user: SessionUser, earlier: SessionUser | null): SessionUser {
+  if (!earlier || earlier.sub !== user.sub) return user;
+  const merged = { ...user };
+  for (const key of [
+    'sid',
+    'email',
+    'emailVerified',
+    'name',
+    'givenName',
+    'familyName',
+    'organizationId',
+  ] as const) {
+    if (merged[key] === null) (merged as Record<string, unknown>)[key] = earlier[key];
+  }
+  // Roles and permissions are never carried over: a refresh must be able to take them away.
+  return merged;
+}
+
 /** Maps what openid-client and fetch throw onto the SDK's error model. */
-export function toAuthError(err: unknown, code: 'ERR_CODE_EXCHANGE' | 'ERR_REFRESH_FAILED' | 'ERR_ID_TOKEN_INVALID'): AuthError {
+export function toAuthError(
+  err: unknown,
+  code: 'ERR_CODE_EXCHANGE' | 'ERR_REFRESH_FAILED' | 'ERR_ID_TOKEN_INVALID',
+): AuthError {
   if (err instanceof AuthError) return err;
   if (err instanceof oidc.ResponseBodyError) {
-    return new AuthError(code, 'provider', `the provider answered ${err.error}`, { cause: err, oauthError: err.error, ...(err.error_description ? { oauthErrorDescription: err.error_description } : {}) });
+    return new AuthError(code, 'provider', `the provider answered ${err.error}`, {
+      cause: err,
+      oauthError: err.error,
+      ...(err.error_description ? { oauthErrorDescription: err.error_description } : {}),
+    });
   }
-  if (isNetworkError(err)) return new AuthError(code, 'network', 'the provider could not be reached', { cause: err });
+  if (isNetworkError(err))
+    return new AuthError(code, 'network', 'the provider could not be reached', { cause: err });
   if (err instanceof oidc.ClientError) {
-    const validation = /claim|nonce|state|signature|"iss"|issuer|audience|expired|at_hash|azp/i.test(err.message);
-    return new AuthError(validation ? (code === 'ERR_CODE_EXCHANGE' ? 'ERR_ID_TOKEN_INVALID' : code) : code, validation ? 'validation' : 'malformed', err.message, { cause: err });
+    const validation = /claim|nonce|state|signature|"iss"|issuer|audience|expired|at_hash|azp/i.test(
+      err.message,
+    );
+    return new AuthError(
+      validation ? (code === 'ERR_CODE_EXCHANGE' ? 'ERR_ID_TOKEN_INVALID' : code) : code,
+      validation ? 'validation' : 'malformed',
+      err.message,
+      { cause: err },
+    );
   }
   return new AuthError(code, 'malformed', err instanceof Error ? err.message : String(err), { cause: err });
 }
@@ -461,8 +713,13 @@ export function isNavigation(request: Request): boolean {
   return (request.headers.get('accept') ?? '').includes('text/html');
 }
 
-function sameOrigin(request: Request): boolean {
+/**
+ * Whether a state-changing request comes from this app's pages: no `Origin` (same-origin GET-like
+ * requests and old browsers), the request's own origin, or the app's public origin (the
+ * redirect URI's, which is what the browser sees behind a TLS-terminating proxy).
+ */
+function sameOrigin(request: Request, publicOrigin: string): boolean {
   const origin = request.headers.get('origin');
   if (!origin) return true;
-  return origin === new URL(request.url).origin;
+  return origin === publicOrigin || origin === new URL(request.url).origin;
 }

@@ -71,7 +71,13 @@ export function writeChunked(
   const count = Math.ceil(value.length / maxCookieValueLength);
   if (count > maxChunks) throw new RangeError(`cookie ${name} would need ${count} chunks`);
   for (let i = 0; i < count; i++) {
-    headers.push(serializeCookie(`${name}.${i}`, value.slice(i * maxCookieValueLength, (i + 1) * maxCookieValueLength), attrs));
+    headers.push(
+      serializeCookie(
+        `${name}.${i}`,
+        value.slice(i * maxCookieValueLength, (i + 1) * maxCookieValueLength),
+        attrs,
+      ),
+    );
   }
   if (cookies.has(name)) headers.push(expire(name, attrs));
   for (const existing of chunkNames(cookies, name)) {
@@ -82,7 +88,11 @@ export function writeChunked(
 }
 
 /** The `Set-Cookie` values that clear `name` in every form. Clears the whole form even if not sent. */
-export function clearChunked(cookies: ReadonlyMap<string, string>, name: string, attrs: CookieAttributes): string[] {
+export function clearChunked(
+  cookies: ReadonlyMap<string, string>,
+  name: string,
+  attrs: CookieAttributes,
+): string[] {
   return [expire(name, attrs), ...chunkNames(cookies, name).map((chunk) => expire(chunk, attrs))];
 }
 

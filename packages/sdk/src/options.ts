@@ -1,5 +1,5 @@
-import type { SessionStore } from './session-store.ts';
 import type { RevocationStore } from './revocation-store.ts';
+import type { SessionStore } from './session-store.ts';
 
 /** How an app configures the SDK. Every option has a safe default except the credentials. */
 export interface SesameAuthOptions {
@@ -33,6 +33,8 @@ export interface SesameAuthOptions {
   fetch?: typeof fetch;
   /** The clock (tests). */
   now?: () => Date;
+  /** How the app authenticates at the token endpoint; default: `client_secret_post` if the provider lists it, else `client_secret_basic`. */
+  tokenEndpointAuthMethod?: 'client_secret_post' | 'client_secret_basic';
   /** Allows an http:// provider that is not on a loopback address. Never in production. */
   dangerouslyAllowInsecureHttp?: boolean;
   /** Logs what goes wrong (callback errors, failed refreshes); default: console.warn/error. */
@@ -67,6 +69,7 @@ export interface ResolvedOptions {
   fetch: typeof fetch;
   now: () => Date;
   allowInsecureHttp: boolean;
+  tokenEndpointAuthMethod: 'client_secret_post' | 'client_secret_basic' | null;
   logger: NonNullable<SesameAuthOptions['logger']>;
 }
 
@@ -74,7 +77,11 @@ const loopbackHosts = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 /** Whether a URL's host is a loopback address (where plain http is acceptable for development). */
 export function isLoopback(url: URL): boolean {
-  return loopbackHosts.has(url.hostname) || url.hostname.endsWith('.localhost') || /^127\.\d+\.\d+\.\d+$/.test(url.hostname);
+  return (
+    loopbackHosts.has(url.hostname) ||
+    url.hostname.endsWith('.localhost') ||
+    /^127\.\d+\.\d+\.\d+$/.test(url.hostname)
+  );
 }
 
 function fail(option: string, message: string): never {
@@ -91,7 +98,8 @@ function parseUrl(option: string, value: unknown): URL {
 }
 
 function path(option: string, value: string): string {
-  if (!/^\/[A-Za-z0-9\-._~/]*$/.test(value)) fail(option, `must be a path starting with /, got ${JSON.stringify(value)}`);
+  if (!/^\/[A-Za-z0-9\-._~/]*$/.test(value))
+    fail(option, `must be a path starting with /, got ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -103,34 +111,51 @@ export function resolveOptions(input: SesameAuthOptions): ResolvedOptions {
   if (typeof input !== 'object' || input === null) throw new TypeError('Sesame SDK options are required');
   const issuer = parseUrl('envUrl', input.envUrl);
   const allowInsecureHttp = input.dangerouslyAllowInsecureHttp === true;
-  if (issuer.protocol !== 'https:' && !(issuer.protocol === 'http:' && (isLoopback(issuer) || allowInsecureHttp))) {
+  if (
+    issuer.protocol !== 'https:' &&
+    !(issuer.protocol === 'http:' && (isLoopback(issuer) || allowInsecureHttp))
+  ) {
     fail('envUrl', 'must use https (http only for loopback, or with dangerouslyAllowInsecureHttp)');
   }
   if (typeof input.clientId !== 'string' || input.clientId.length === 0) fail('clientId', 'is required');
-  if (typeof input.clientSecret !== 'string' || input.clientSecret.length === 0) fail('clientSecret', 'is required');
+  if (typeof input.clientSecret !== 'string' || input.clientSecret.length === 0)
+    fail('clientSecret', 'is required');
   const redirectUri = parseUrl('redirectUri', input.redirectUri);
-  const postLogoutRedirectUri = input.postLogoutRedirectUri ? parseUrl('postLogoutRedirectUri', input.postLogoutRedirectUri) : null;
+  const postLogoutRedirectUri = input.postLogoutRedirectUri
+    ? parseUrl('postLogoutRedirectUri', input.postLogoutRedirectUri)
+    : null;
   const cookieSecrets = Array.isArray(input.cookieSecret) ? input.cookieSecret : [input.cookieSecret];
   if (cookieSecrets.length === 0) fail('cookieSecret', 'is required (32+ characters)');
   for (const secret of cookieSecrets) {
-    if (typeof secret !== 'string' || secret.length < 32) fail('cookieSecret', 'must be at least 32 characters');
+    if (typeof secret !== 'string' || secret.length < 32)
+      fail('cookieSecret', 'must be at least 32 characters');
   }
   const cookiePrefix = input.cookiePrefix ?? 'sesame';
-  if (!/^[A-Za-z0-9_-]{1,32}$/.test(cookiePrefix)) fail('cookiePrefix', 'must be 1-32 letters, digits, _ or -');
+  if (!/^[A-Za-z0-9_-]{1,32}$/.test(cookiePrefix))
+    fail('cookiePrefix', 'must be 1-32 letters, digits, _ or -');
   const routes: RouteOptions = {
     login: path('routes.login', input.routes?.login ?? '/auth/login'),
     callback: path('routes.callback', input.routes?.callback ?? redirectUri.pathname),
     refresh: path('routes.refresh', input.routes?.refresh ?? '/auth/refresh'),
     logout: path('routes.logout', input.routes?.logout ?? '/auth/logout'),
-    backchannelLogout: path('routes.backchannelLogout', input.routes?.backchannelLogout ?? '/auth/backchannel-logout'),
+    backchannelLogout: path(
+      'routes.backchannelLogout',
+      input.routes?.backchannelLogout ?? '/auth/backchannel-logout',
+    ),
   };
-  if (routes.callback !== redirectUri.pathname) fail('routes.callback', `must be the path of redirectUri (${redirectUri.pathname})`);
+  if (routes.callback !== redirectUri.pathname)
+    fail('routes.callback', `must be the path of redirectUri (${redirectUri.pathname})`);
   const scopes = input.scopes ?? ['openid', 'profile', 'email', 'offline_access'];
   if (!scopes.includes('openid')) fail('scopes', 'must include openid');
   const defaultReturnTo = input.defaultReturnTo ?? '/';
   if (!isSafeReturnTo(defaultReturnTo)) fail('defaultReturnTo', 'must be a same-origin path starting with /');
   const refreshLeewaySeconds = input.refreshLeewaySeconds ?? 15;
-  if (!Number.isFinite(refreshLeewaySeconds) || refreshLeewaySeconds < 0) fail('refreshLeewaySeconds', 'must be ≥ 0');
+  if (!Number.isFinite(refreshLeewaySeconds) || refreshLeewaySeconds < 0)
+    fail('refreshLeewaySeconds', 'must be ≥ 0');
+  const method = input.tokenEndpointAuthMethod;
+  if (method !== undefined && method !== 'client_secret_post' && method !== 'client_secret_basic') {
+    fail('tokenEndpointAuthMethod', 'must be client_secret_post or client_secret_basic');
+  }
   const clockToleranceSeconds = input.clockToleranceSeconds ?? 15;
   if (!Number.isFinite(clockToleranceSeconds) || clockToleranceSeconds < 0 || clockToleranceSeconds > 300) {
     fail('clockToleranceSeconds', 'must be between 0 and 300');
@@ -154,6 +179,7 @@ export function resolveOptions(input: SesameAuthOptions): ResolvedOptions {
     fetch: input.fetch ?? globalThis.fetch,
     now: input.now ?? (() => new Date()),
     allowInsecureHttp,
+    tokenEndpointAuthMethod: method ?? null,
     logger: input.logger ?? {
       warn: (obj, msg) => console.warn(`[sesame] ${msg}`, obj),
       error: (obj, msg) => console.error(`[sesame] ${msg}`, obj),

@@ -1,5 +1,5 @@
+import { createRemoteJWKSet, type JWTVerifyGetKey, customFetch as joseCustomFetch } from 'jose';
 import * as oidc from 'openid-client';
-import { createRemoteJWKSet, customFetch as joseCustomFetch, type JWTVerifyGetKey } from 'jose';
 import { AuthError } from './errors.ts';
 import { isLoopback, type ResolvedOptions } from './options.ts';
 
@@ -17,24 +17,55 @@ export class Provider {
     this.#options = options;
   }
 
-  /** Discovery, once; a failure is retried on the next call rather than cached. */
+  /**
+   * Discovery, once; a failure is retried on the next call rather than cached. The client
+   * authenticates with `client_secret_post` (the seed's form) when the provider lists it, else
+   * `client_secret_basic` (RFC 8414's default), unless the app chose one.
+   */
   config(): Promise<oidc.Configuration> {
     if (!this.#config) {
       const o = this.#options;
+      const insecure = o.issuer.protocol === 'http:' && (isLoopback(o.issuer) || o.allowInsecureHttp);
+      const prepare = (config: oidc.Configuration) => {
+        if (insecure) oidc.allowInsecureRequests(config);
+        config[oidc.customFetch] = (url, init) => o.fetch(url, init as RequestInit);
+        config.timeout = 10;
+        return config;
+      };
       this.#config = oidc
-        .discovery(o.issuer, o.clientId, { client_secret: o.clientSecret }, oidc.ClientSecretPost(o.clientSecret), {
-          [oidc.customFetch]: (url, init) => o.fetch(url, init as RequestInit),
-          execute: o.issuer.protocol === 'http:' && (isLoopback(o.issuer) || o.allowInsecureHttp) ? [oidc.allowInsecureRequests] : [],
-          timeout: 10,
-        })
-        .then((config) => {
-          config[oidc.customFetch] = (url, init) => o.fetch(url, init as RequestInit);
-          config.timeout = 10;
-          return config;
+        .discovery(
+          o.issuer,
+          o.clientId,
+          { client_secret: o.clientSecret },
+          oidc.ClientSecretPost(o.clientSecret),
+          {
+            [oidc.customFetch]: (url, init) => o.fetch(url, init as RequestInit),
+            execute: insecure ? [oidc.allowInsecureRequests] : [],
+            timeout: 10,
+          },
+        )
+        .then((discovered) => {
+          const metadata = discovered.serverMetadata();
+          const supported = metadata.token_endpoint_auth_methods_supported ?? ['client_secret_basic'];
+          const method =
+            o.tokenEndpointAuthMethod ??
+            (supported.includes('client_secret_post') ? 'client_secret_post' : 'client_secret_basic');
+          const auth =
+            method === 'client_secret_post'
+              ? oidc.ClientSecretPost(o.clientSecret)
+              : oidc.ClientSecretBasic(o.clientSecret);
+          return prepare(
+            new oidc.Configuration(metadata, o.clientId, { client_secret: o.clientSecret }, auth),
+          );
         })
         .catch((err: unknown) => {
           this.#config = null;
-          throw new AuthError('ERR_DISCOVERY', isNetworkError(err) ? 'network' : 'malformed', `OpenID discovery of ${o.issuer.href} failed`, { cause: err });
+          throw new AuthError(
+            'ERR_DISCOVERY',
+            isNetworkError(err) ? 'network' : 'malformed',
+            `OpenID discovery of ${o.issuer.href} failed`,
+            { cause: err },
+          );
         });
     }
     return this.#config;

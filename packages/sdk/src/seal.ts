@@ -1,5 +1,5 @@
 import { createHash, hkdfSync } from 'node:crypto';
-import { EncryptJWT, errors as joseErrors, jwtDecrypt, type JWTPayload } from 'jose';
+import { EncryptJWT, type JWTPayload, errors as joseErrors, jwtDecrypt } from 'jose';
 
 /** A cookie-sealing key and its id (so rotation finds the right key without trial decryption). */
 interface SealKey {
@@ -42,7 +42,11 @@ export class CookieSealer {
     const candidate = this.#keys.find((k) => k.kid === kid);
     if (!candidate) return null;
     try {
-      const { payload } = await jwtDecrypt(sealed, candidate.key, { currentDate: now, contentEncryptionAlgorithms: ['A256GCM'], keyManagementAlgorithms: ['dir'] });
+      const { payload } = await jwtDecrypt(sealed, candidate.key, {
+        currentDate: now,
+        contentEncryptionAlgorithms: ['A256GCM'],
+        keyManagementAlgorithms: ['dir'],
+      });
       return payload as T;
     } catch (err) {
       if (err instanceof joseErrors.JOSEError || err instanceof TypeError) return null;
@@ -55,7 +59,9 @@ function readKid(sealed: string): string | null {
   const dot = sealed.indexOf('.');
   if (dot <= 0 || dot > 200) return null;
   try {
-    const header = JSON.parse(Buffer.from(sealed.slice(0, dot), 'base64url').toString('utf8')) as { kid?: unknown };
+    const header = JSON.parse(Buffer.from(sealed.slice(0, dot), 'base64url').toString('utf8')) as {
+      kid?: unknown;
+    };
     return typeof header.kid === 'string' ? header.kid : null;
   } catch {
     return null;

@@ -32,7 +32,8 @@ export interface SessionData {
 }
 
 const stringOrNull = (v: unknown): string | null => (typeof v === 'string' && v.length > 0 ? v : null);
-const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+const strings = (v: unknown): string[] =>
+  Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
 
 /**
  * The user from the ID token's claims, completed with the access token's (`roles`,

@@ -16,7 +16,8 @@ export class SingleFlight<T> {
   run(key: string, job: () => Promise<T>): Promise<T> {
     const nowMs = performance.now();
     const existing = this.#inFlight.get(key);
-    if (existing && (existing.settledAt === null || nowMs - existing.settledAt < this.#rememberMs)) return existing.promise;
+    if (existing && (existing.settledAt === null || nowMs - existing.settledAt < this.#rememberMs))
+      return existing.promise;
     this.#prune(nowMs);
     const entry: { promise: Promise<T>; settledAt: number | null } = { promise: job(), settledAt: null };
     entry.promise.then(

@@ -1,4 +1,9 @@
-import type { NextFunction, Request as ExpressRequest, RequestHandler, Response as ExpressResponse } from 'express';
+import type {
+  Request as ExpressRequest,
+  Response as ExpressResponse,
+  NextFunction,
+  RequestHandler,
+} from 'express';
 import { type AuthState, SesameAuth } from '../auth.ts';
 import type { SesameAuthOptions } from '../options.ts';
 import type { SessionUser } from '../session.ts';
@@ -52,8 +57,12 @@ function guard(check: (state: AuthState) => string | null): RequestHandler {
     try {
       const auth = (req as unknown as Record<symbol, SesameAuth | undefined>)[authKey];
       if (!auth || !req.auth) throw new TypeError('requireAuth() needs app.use(sesame(...)) before it');
-      const request = new Request(webUrl(req), { method: req.method, headers: req.headers as Record<string, string> });
-      if (req.auth.status !== 'authenticated') return await sendWebResponse(res, auth.unauthenticatedResponse(request, req.auth));
+      const request = new Request(webUrl(req), {
+        method: req.method,
+        headers: req.headers as Record<string, string>,
+      });
+      if (req.auth.status !== 'authenticated')
+        return await sendWebResponse(res, auth.unauthenticatedResponse(request, req.auth));
       const missing = check(req.auth);
       if (missing) return await sendWebResponse(res, auth.forbiddenResponse(request, missing));
       next();
@@ -72,6 +81,10 @@ export const requireRole = (role: string): RequestHandler =>
 
 /** Lets only people holding `permission` through (403 otherwise). */
 export const requirePermission = (permission: string): RequestHandler =>
-  guard((s) => (s.status === 'authenticated' && s.user.permissions.includes(permission) ? null : `permission ${permission}`));
+  guard((s) =>
+    s.status === 'authenticated' && s.user.permissions.includes(permission)
+      ? null
+      : `permission ${permission}`,
+  );
 
 export { SesameAuth };

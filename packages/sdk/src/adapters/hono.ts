@@ -12,7 +12,9 @@ export interface SesameVariables {
  * Mounts the SDK in a Hono app: serves the auth routes and authenticates every other request
  * (`c.get('auth')`).
  */
-export function sesame(options: SesameAuthOptions | SesameAuth): MiddlewareHandler<{ Variables: SesameVariables }> {
+export function sesame(
+  options: SesameAuthOptions | SesameAuth,
+): MiddlewareHandler<{ Variables: SesameVariables }> {
   const auth = options instanceof SesameAuth ? options : new SesameAuth(options);
   return async (c, next) => {
     const handled = await auth.handle(c.req.raw.clone());
@@ -23,7 +25,9 @@ export function sesame(options: SesameAuthOptions | SesameAuth): MiddlewareHandl
   };
 }
 
-function guard(check: (state: AuthState) => string | null): MiddlewareHandler<{ Variables: SesameVariables }> {
+function guard(
+  check: (state: AuthState) => string | null,
+): MiddlewareHandler<{ Variables: SesameVariables }> {
   return async (c, next) => {
     const auth = c.get('sesame');
     const state = c.get('auth');
@@ -42,6 +46,10 @@ export const requireRole = (role: string) =>
   guard((s) => (s.status === 'authenticated' && s.user.roles.includes(role) ? null : `role ${role}`));
 /** Lets only people holding `permission` through (403 otherwise). */
 export const requirePermission = (permission: string) =>
-  guard((s) => (s.status === 'authenticated' && s.user.permissions.includes(permission) ? null : `permission ${permission}`));
+  guard((s) =>
+    s.status === 'authenticated' && s.user.permissions.includes(permission)
+      ? null
+      : `permission ${permission}`,
+  );
 
 export { SesameAuth };

@@ -15,7 +15,13 @@ export async function toWebRequest(
   let body: string | Buffer | undefined;
   if (method !== 'GET' && method !== 'HEAD') {
     const parsed = options.parsedBody;
-    if (parsed !== undefined && parsed !== null && typeof parsed === 'object' && !Buffer.isBuffer(parsed) && Object.keys(parsed).length > 0) {
+    if (
+      parsed !== undefined &&
+      parsed !== null &&
+      typeof parsed === 'object' &&
+      !Buffer.isBuffer(parsed) &&
+      Object.keys(parsed).length > 0
+    ) {
       // A body parser ran first: re-encode what it read.
       body = new URLSearchParams(parsed as Record<string, string>).toString();
     } else if (typeof parsed === 'string') {
@@ -33,7 +39,11 @@ export async function toWebRequest(
       body = Buffer.concat(chunks);
     }
   }
-  return new Request(options.url, { method, headers, ...(body === undefined ? {} : { body: body as BodyInit }) });
+  return new Request(options.url, {
+    method,
+    headers,
+    ...(body === undefined ? {} : { body: body as BodyInit }),
+  });
 }
 
 /** Writes a web `Response` to a Node response (every `Set-Cookie` kept). */

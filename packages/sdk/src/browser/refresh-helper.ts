@@ -3,7 +3,9 @@
  * behaves like `fetch`, and when an API answers 401 `token_expired` it POSTs the refresh route
  * once (shared by concurrent calls) and retries. A failed refresh sends the page to sign-in.
  */
-export function browserRefreshHelper(routes: { refresh: string; login: string } = { refresh: '/auth/refresh', login: '/auth/login' }): string {
+export function browserRefreshHelper(
+  routes: { refresh: string; login: string } = { refresh: '/auth/refresh', login: '/auth/login' },
+): string {
   return `(() => {
   let refreshing = null;
   function refresh() {

@@ -36,6 +36,8 @@ export interface TestProvider {
   }): Promise<{ clientId: string; clientSecret: string }>;
   /** How many requests the token endpoint has received so far. */
   tokenRequests(): number;
+  /** How the app authenticated at each token request (oidc-provider only). */
+  tokenAuthMethods?(): string[];
   /**
    * From the app's redirect to the authorization endpoint, drives the provider's pages as the
    * person would (sign-in form, consent) until the provider redirects back to the app.
@@ -52,9 +54,19 @@ export interface TestProvider {
   close(): Promise<void>;
 }
 
+/**
+ * How oidc-provider is set up: `conformIdTokenClaims` keeps profile claims out of the ID token
+ * (its default: they are then served at userinfo), and `authMethod` is how apps authenticate at
+ * its token endpoint (its default is client_secret_basic).
+ */
+export interface OidcProviderOptions {
+  conformIdTokenClaims?: boolean;
+  authMethod?: 'client_secret_post' | 'client_secret_basic';
+}
+
 /** Starts a provider of the given kind. Use one per test file. */
-export function startProvider(kind: ProviderKind): Promise<TestProvider> {
-  return kind === 'sesame' ? startSesame() : startOidcProvider();
+export function startProvider(kind: ProviderKind, options: OidcProviderOptions = {}): Promise<TestProvider> {
+  return kind === 'sesame' ? startSesame() : startOidcProvider(options);
 }
 
 function location(res: Response): URL {
@@ -158,7 +170,7 @@ function installDateNowClock(): { clock: ProviderClock; restore(): void } {
   };
 }
 
-async function startOidcProvider(): Promise<TestProvider> {
+async function startOidcProvider(options: OidcProviderOptions): Promise<TestProvider> {
   const { clock, restore } = installDateNowClock();
   const node = createServer();
   await new Promise<void>((resolve) => node.listen(0, '127.0.0.1', resolve));
@@ -190,7 +202,7 @@ async function startOidcProvider(): Promise<TestProvider> {
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
     scopes: ['openid', 'offline_access', 'email', 'profile'],
     // Profile claims in the ID token, as many providers do: the SDK reads the person from it.
-    conformIdTokenClaims: false,
+    conformIdTokenClaims: options.conformIdTokenClaims ?? false,
     ttl: {
       Interaction: 600,
       Session: 86_400,
@@ -233,8 +245,14 @@ async function startOidcProvider(): Promise<TestProvider> {
     expiresWithSession: () => true,
   });
   let tokenRequests = 0;
+  const tokenAuthMethods: string[] = [];
   provider.use(async (ctx, next) => {
-    if (ctx.method === 'POST' && ctx.path === '/token') tokenRequests++;
+    if (ctx.method === 'POST' && ctx.path === '/token') {
+      tokenRequests++;
+      tokenAuthMethods.push(
+        ctx.get('authorization').startsWith('Basic ') ? 'client_secret_basic' : 'client_secret_post',
+      );
+    }
     await next();
   });
   node.on('request', provider.callback());
@@ -271,12 +289,13 @@ async function startOidcProvider(): Promise<TestProvider> {
         post_logout_redirect_uris: [input.postLogoutRedirectUri],
         grant_types: ['authorization_code', 'refresh_token'],
         response_types: ['code'],
-        token_endpoint_auth_method: 'client_secret_post',
+        token_endpoint_auth_method: options.authMethod ?? 'client_secret_post',
       });
       if (input.accessTokenTtl) accessTokenTtls.set(clientId, input.accessTokenTtl);
       return { clientId, clientSecret };
     },
     tokenRequests: () => tokenRequests,
+    tokenAuthMethods: () => [...tokenAuthMethods],
     signIn: async (agent, toProvider) => drive(agent, await agent.fetch(location(toProvider).href)),
     async showsSignInForm(agent, toProvider) {
       const page = await followWithin(agent, issuer, await agent.fetch(location(toProvider).href));
