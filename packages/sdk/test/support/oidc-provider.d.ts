@@ -5,6 +5,8 @@ declare module 'oidc-provider' {
   export interface KoaContext {
     method: string;
     path: string;
+    /** A request header (empty string when absent). */
+    get(name: string): string;
   }
 
   export default class Provider {
