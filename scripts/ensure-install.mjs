@@ -1,5 +1,6 @@
-// Installs the npm dependencies when they are missing or older than the lock file, so that
-// `npm start` and `npm test` work from a fresh clone. Plain Node: it runs before anything is installed.
+// Installs the npm dependencies when they are missing or older than the lock file, then generates
+// the code built from other sources, so that `npm start` and `npm test` work from a fresh clone.
+// Plain Node: it runs before anything is installed.
 import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 
@@ -11,3 +12,9 @@ if (stale) {
   const result = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { stdio: 'inherit' });
   if (result.status !== 0) process.exit(result.status ?? 1);
 }
+
+// The management API's code is generated from packages/server/proto, not committed.
+const generated = spawnSync(process.execPath, ['scripts/generate-proto.mjs', '--if-stale'], {
+  stdio: 'inherit',
+});
+if (generated.status !== 0) process.exit(generated.status ?? 1);
