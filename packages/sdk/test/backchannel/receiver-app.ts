@@ -24,6 +24,8 @@ export interface ReceiverApp {
   cookieSecret: string;
   /** The status of every answer its back-channel logout route gave. */
   backchannelAnswers: number[];
+  /** What the SDK logged (a rejected logout token's reason among them). */
+  logs: { msg: string; obj: Record<string, unknown> }[];
   close(): Promise<void>;
 }
 
@@ -40,6 +42,7 @@ export async function startReceiverApp(
 ): Promise<ReceiverApp> {
   let auth: SesameAuth | null = null;
   const backchannelAnswers: number[] = [];
+  const logs: ReceiverApp['logs'] = [];
   const node = createServer((req, res) => {
     void (async () => {
       if (!auth) return void res.writeHead(503).end();
@@ -79,7 +82,10 @@ export async function startReceiverApp(
     // Not the server's own prefix: the test agent keeps one cookie jar for every host.
     cookiePrefix: 'bclapp',
     now: server.clock.now,
-    logger: { warn: () => {}, error: () => {} },
+    logger: {
+      warn: (obj, msg) => void logs.push({ msg, obj: obj as Record<string, unknown> }),
+      error: (obj, msg) => void logs.push({ msg, obj: obj as Record<string, unknown> }),
+    },
     ...(options.revocationStore ? { revocationStore: options.revocationStore } : {}),
   });
   return {
@@ -88,6 +94,7 @@ export async function startReceiverApp(
     client,
     cookieSecret,
     backchannelAnswers,
+    logs,
     close: () =>
       new Promise<void>((resolve) => {
         node.close(() => resolve());
@@ -138,7 +145,8 @@ export async function signInThroughApp(
     );
   }
   const callback = res.headers.get('location');
-  if (!callback?.startsWith(`${app.url}/auth/callback`)) throw new Error(`no callback: ${res.status} ${callback}`);
+  if (!callback?.startsWith(`${app.url}/auth/callback`))
+    throw new Error(`no callback: ${res.status} ${callback}`);
   const done = await agent.fetch(callback);
   if (done.status !== 302) throw new Error(`callback answered ${done.status}: ${await done.text()}`);
   const state = await authenticate(app, cookieHeader(agent));
@@ -147,7 +155,11 @@ export async function signInThroughApp(
 }
 
 /** In the same browser, signs in to another (plain) app by single sign-on; returns its ID token. */
-export async function singleSignOnTo(server: TestServer, agent: Agent, client: RegisteredClient): Promise<string> {
+export async function singleSignOnTo(
+  server: TestServer,
+  agent: Agent,
+  client: RegisteredClient,
+): Promise<string> {
   const query = new URLSearchParams({
     response_type: 'code',
     client_id: client.id,
