@@ -2,6 +2,7 @@
 // Type check, lint, then every Vitest suite (unit, feature, store, interop, browser).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { startPostgres } from './postgres.mjs';
 
 function run(label, command, args, options = {}) {
   console.log(`\n▶ ${label}`);
@@ -13,23 +14,20 @@ function run(label, command, args, options = {}) {
   return result.status === 0;
 }
 
-/** Debian's Chromium for the browser tests, installed once when missing. */
-function ensureChromium() {
-  if (existsSync('/usr/bin/chromium')) return true;
+/**
+ * A Debian package the suites need, installed once when missing: Chromium for the browser tests,
+ * redis-server for the SDK's Redis stores (PostgreSQL is handled by scripts/postgres.mjs).
+ */
+function ensureDebianPackage(pkg, binary) {
+  if (existsSync(binary)) return true;
   if (process.getuid?.() !== 0) {
-    console.error('Browser tests need /usr/bin/chromium: run `sudo apt-get install -y chromium` once.');
+    console.error(`The tests need ${binary}: run \`sudo apt-get install -y ${pkg}\` once.`);
     return false;
   }
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  return (
-    run('apt-get install chromium', 'apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], {
-      env,
-    }) ||
-    (run('apt-get update', 'apt-get', ['update'], { env }) &&
-      run('apt-get install chromium', 'apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], {
-        env,
-      }))
-  );
+  const install = () =>
+    run(`apt-get install ${pkg}`, 'apt-get', ['install', '-y', '--no-install-recommends', pkg], { env });
+  return install() || (run('apt-get update', 'apt-get', ['update'], { env }) && install());
 }
 
 const results = [];
@@ -38,16 +36,26 @@ results.push(ensureDebianPackage('redis-server', '/usr/bin/redis-server'));
 results.push(run('type check (tsc)', 'npx', ['tsc', '-p', 'tsconfig.json']));
 results.push(run('lint (biome)', 'npx', ['biome', 'check', '.']));
 
+// A throwaway PostgreSQL server for the PostgreSQL store suite and the multi-node tests.
+console.log('\n▶ PostgreSQL (throwaway cluster)');
+let postgres = null;
+try {
+  postgres = await startPostgres({ log: (line) => console.log(`  ${line}`) });
+} catch (err) {
+  console.error(`  PostgreSQL could not be started: ${err instanceof Error ? err.message : err}`);
+  results.push(false);
+}
+
 mkdirSync('artifacts', { recursive: true });
 const report = 'artifacts/vitest.json';
-const testsOk = run('tests (vitest)', 'npx', [
-  'vitest',
-  'run',
-  '--reporter=default',
-  '--reporter=json',
-  `--outputFile.json=${report}`,
-]);
+const testsOk = run(
+  'tests (vitest)',
+  'npx',
+  ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`],
+  postgres ? { env: { ...process.env, SESAME_TEST_POSTGRES_URL: postgres.url } } : {},
+);
 results.push(testsOk);
+await postgres?.stop();
 
 let passed = 0;
 let failed = 0;

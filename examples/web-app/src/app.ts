@@ -13,6 +13,7 @@ export interface WebAppOptions {
 /** The seed's web application, step by step. */
 export function createWebApp(options: WebAppOptions): express.Express {
   const appName = options.appName ?? 'Sesame demo';
+  const now = options.auth.now ?? (() => new Date());
   const app = express();
   app.disable('x-powered-by');
   app.use((_req, res, next) => {
@@ -43,7 +44,9 @@ export function createWebApp(options: WebAppOptions): express.Express {
     const state = req.auth;
     if (state?.status !== 'authenticated') return;
     res.setHeader('Cache-Control', 'no-store');
-    res.type('html').send(dashboardPage(appName, state.user, state.expiresAt));
+    res
+      .type('html')
+      .send(dashboardPage(appName, state.user, state.expiresAt, Math.floor(now().getTime() / 1000)));
   });
 
   // A protected JSON route: 401 `token_expired` makes the browser helper refresh and retry.
@@ -51,7 +54,12 @@ export function createWebApp(options: WebAppOptions): express.Express {
     const state = req.auth;
     if (state?.status !== 'authenticated') return;
     res.setHeader('Cache-Control', 'no-store');
-    res.json({ user: state.user, access_token_expires_at: state.expiresAt });
+    const expiresIn = state.expiresAt - Math.floor(now().getTime() / 1000);
+    res.json({
+      user: state.user,
+      access_token_expires_at: state.expiresAt,
+      access_token_expires_in: expiresIn,
+    });
   });
 
   return app;

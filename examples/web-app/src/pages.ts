@@ -37,8 +37,12 @@ export function homePage(appName: string, user: SessionUser | null): string {
   return layout('Home', appName, body);
 }
 
-/** Dashboard: who is signed in, their organization and roles, and the access token's remaining life. */
-export function dashboardPage(appName: string, user: SessionUser, expiresAt: number): string {
+/**
+ * Dashboard: who is signed in, their organization and roles, and the access token's remaining life.
+ * `now` is the server's clock in epoch seconds: the page counts down from it, so a browser whose
+ * clock is off still shows the token's real remaining life.
+ */
+export function dashboardPage(appName: string, user: SessionUser, expiresAt: number, now: number): string {
   const roles =
     user.roles.length > 0
       ? user.roles.map((r) => `<span class="pill">${e(r)}</span>`).join(' ')
@@ -50,7 +54,7 @@ export function dashboardPage(appName: string, user: SessionUser, expiresAt: num
     <dt>Email</dt><dd data-testid="email">${e(user.email)}</dd>
     <dt>Organization</dt><dd data-testid="organization"><code>${e(user.organizationId) || '—'}</code></dd>
     <dt>Roles</dt><dd data-testid="roles">${roles}</dd>
-    <dt>Access token</dt><dd>expires in <strong id="token-life" data-expires-at="${expiresAt}">${Math.max(0, expiresAt - Math.floor(Date.now() / 1000))} s</strong></dd>
+    <dt>Access token</dt><dd>expires in <strong id="token-life" data-expires-at="${expiresAt}" data-server-now="${now}">${Math.max(0, expiresAt - now)} s</strong></dd>
   </dl>
   <div class="actions">
     <button id="call-api" class="button" type="button">Call protected API</button>

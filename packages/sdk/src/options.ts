@@ -198,6 +198,6 @@ export function isSafeReturnTo(value: string): boolean {
     value.startsWith('/') &&
     !value.startsWith('//') &&
     !value.startsWith('/\\') &&
-    !/[\u0000-\u001f\u007f\\]/.test(value)
+    !/[\p{Cc}\\]/u.test(value)
   );
 }

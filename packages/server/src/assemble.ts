@@ -8,6 +8,11 @@ import type { ServerContext } from './context.ts';
 import { KeyRing } from './keys/key-ring.ts';
 import { deriveKey } from './keys/secret-box.ts';
 import { Wakeup } from './lib/wakeup.ts';
+import {
+  openPostgresStore,
+  type PostgresPoolSettings,
+  PostgresUnreachableError,
+} from './storage/postgres/open-postgres-store.ts';
 import { openSqliteStore } from './storage/sqlite/open-sqlite-store.ts';
 import type { Store } from './storage/store.ts';
 
@@ -30,14 +35,37 @@ export function parseDatabaseUrl(databaseUrl: string): DatabaseTarget {
 export async function openStore(config: Config): Promise<Store> {
   const target = parseDatabaseUrl(config.databaseUrl);
   if (target.kind === 'postgres') {
-    throw new ConfigError(
-      'DATABASE_URL names PostgreSQL, which this build does not include; use a SQLite path',
-    );
+    const pool = {
+      max: config.dbPoolMax,
+      connectionTimeoutMillis: config.dbConnectTimeout * 1000,
+      statementTimeout: config.dbStatementTimeout,
+    };
+    // Migrations get their own connection without the statement timeout: building an index on a
+    // large table may rightly take longer than any request should.
+    const migrator = await connectPostgres(target.url, { ...pool, max: 1, statementTimeout: 0 });
+    try {
+      await migrator.migrate();
+    } finally {
+      await migrator.close();
+    }
+    return connectPostgres(target.url, pool);
   }
   if (target.filename !== ':memory:') mkdirSync(dirname(target.filename), { recursive: true });
   const store = await openSqliteStore({ filename: target.filename });
   await store.migrate();
   return store;
+}
+
+/** Opens PostgreSQL; a database that is down at start is a setting to check, named as such. */
+async function connectPostgres(url: string, pool: Partial<PostgresPoolSettings>): Promise<Store> {
+  try {
+    return await openPostgresStore({ url, pool });
+  } catch (err) {
+    if (err instanceof PostgresUnreachableError) {
+      throw new ConfigError(`Cannot reach PostgreSQL at ${err.address} (DATABASE_URL): ${err.reason}`);
+    }
+    throw err;
+  }
 }
 
 /** Builds the key ring a configuration asks for (not yet loaded). */

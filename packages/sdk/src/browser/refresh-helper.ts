@@ -10,6 +10,8 @@ export function browserRefreshHelper(
   let refreshing = null;
   function refresh() {
     refreshing ??= fetch(${JSON.stringify(routes.refresh)}, { method: 'POST', credentials: 'same-origin', headers: { accept: 'application/json' } })
+      // Read the body to its end: an unread one stays loading, and the next navigation aborts it.
+      .then((res) => res.text().then(() => res, () => res))
       .finally(() => { setTimeout(() => { refreshing = null; }, 0); });
     return refreshing;
   }

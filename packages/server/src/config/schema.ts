@@ -9,6 +9,15 @@ export const settings = {
   port: { env: 'PORT', doc: 'TCP port to listen on' },
   host: { env: 'HOST', doc: 'Address to bind (default: all interfaces)' },
   databaseUrl: { env: 'DATABASE_URL', doc: 'SQLite file path or sqlite:// URL, or a postgres:// URL' },
+  dbPoolMax: { env: 'SESAME_DB_POOL_MAX', doc: 'PostgreSQL connections per server process at most' },
+  dbConnectTimeout: {
+    env: 'SESAME_DB_CONNECT_TIMEOUT',
+    doc: 'Seconds to wait for a PostgreSQL connection before the request fails (503)',
+  },
+  dbStatementTimeout: {
+    env: 'SESAME_DB_STATEMENT_TIMEOUT',
+    doc: 'Milliseconds after which PostgreSQL cancels a statement (0: never)',
+  },
   secret: {
     env: 'SESAME_SECRET',
     doc: 'Server secret (32+ characters): encrypts signing keys, seals responses',
@@ -99,6 +108,9 @@ export const configSchema = z.object({
   port: z.coerce.number().int().min(0).max(65535).default(8080),
   host: z.string().min(1).optional(),
   databaseUrl: z.string().min(1).default('./data/sesame.db'),
+  dbPoolMax: z.coerce.number().int().min(1).max(1000).default(10),
+  dbConnectTimeout: seconds(1, 600).default(5),
+  dbStatementTimeout: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
   secret: z.string().min(32, 'must be at least 32 characters'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   brandName: z.string().min(1).max(80).default('Sesame'),

@@ -637,7 +637,7 @@ describe('usage', () => {
   it.each([
     ['an unknown command', ['frobnicate'], 'Unknown command: frobnicate'],
     ['an unknown apps subcommand', ['apps', 'delete'], 'apps takes'],
-    ['an unknown users subcommand', ['users', 'delete'], 'users takes'],
+    ['an unknown users subcommand', ['users', 'promote'], 'users takes'],
     ['an unknown keys subcommand', ['keys', 'delete'], 'keys takes'],
     ['an unknown sessions subcommand', ['sessions', 'kill'], 'sessions takes'],
   ])('%s exits 2 with the usage', async (_label, argv, message) => {

@@ -87,7 +87,7 @@ export async function validateAuthorizationRequest(
 /** The state to echo on an error: only a single, sane value. */
 function safeState(params: RawParams): string | null {
   const values = params.get('state');
-  if (!values || values.length !== 1) return null;
+  if (values?.length !== 1) return null;
   const value = values[0] as string;
   return value.length > 0 && value.length <= 2048 ? value : null;
 }
