@@ -601,6 +601,40 @@ export function describeStoreSuite(name: string, open: () => Promise<Store>): vo
       });
     });
 
+    describe('memberships by role', () => {
+      it('lists the memberships holding a role name exactly, in one organization or in all', async () => {
+        const [ann, bob] = [makeUser(), makeUser()];
+        await store.users.insert(ann);
+        await store.users.insert(bob);
+        const [one, two] = [makeOrganization(), makeOrganization()];
+        await store.organizations.insert(one);
+        await store.organizations.insert(two);
+        const membership = (org: Organization, user: User, roles: string[]) => ({
+          organizationId: org.id,
+          userId: user.id,
+          roles,
+          createdAt: at(0),
+          updatedAt: at(0),
+        });
+        const annOne = membership(one, ann, ['admin', 'report_viewer']);
+        const bobOne = membership(one, bob, ['report_viewers']);
+        const annTwo = membership(two, ann, ['REPORT_VIEWER', 'member']);
+        const bobTwo = membership(two, bob, ['member', 'report_viewer']);
+        for (const m of [annOne, bobOne, annTwo, bobTwo]) await store.memberships.insert(m);
+
+        const sorted = (list: Array<{ organizationId: string; userId: string }>) =>
+          [...list].sort((x, y) =>
+            x.organizationId === y.organizationId
+              ? Number(x.userId > y.userId) - Number(x.userId < y.userId)
+              : Number(x.organizationId > y.organizationId) - Number(x.organizationId < y.organizationId),
+          );
+        expect(await store.memberships.listWithRole('report_viewer')).toEqual(sorted([annOne, bobTwo]));
+        expect(await store.memberships.listWithRole('report_viewer', two.id)).toEqual([bobTwo]);
+        expect(await store.memberships.listWithRole('report%')).toEqual([]);
+        expect(await store.memberships.listWithRole('missing')).toEqual([]);
+      });
+    });
+
     describe('roles and permissions', () => {
       async function permission(name: string) {
         const p = { id: newId('perm'), name, description: `may ${name}`, createdAt: at(0), updatedAt: at(0) };
@@ -1046,6 +1080,24 @@ export function describeStoreSuite(name: string, open: () => Promise<Store>): vo
       });
     });
 
+    describe('sealed successor responses', () => {
+      it("sweep drops a rotated token's sealed successor after the grace window, keeping the row for reuse detection", async () => {
+        const { session, grant } = await signedIn();
+        const first = makeRefreshToken(grant, session.id);
+        await store.refreshTokens.insert(first);
+        const second = makeRefreshToken(grant, session.id);
+        expect(await store.refreshTokens.rotate(first.id, second, 'sealed-response', at(10))).toBe(true);
+        expect((await store.sweep(at(10 + 60), 100)).sealedResponses).toBe(0);
+        expect((await store.refreshTokens.getByHash(first.tokenHash))!.successorSealed).toBe(
+          'sealed-response',
+        );
+        expect((await store.sweep(at(10 + 300), 100)).sealedResponses).toBe(1);
+        const kept = (await store.refreshTokens.getByHash(first.tokenHash))!;
+        expect(kept.successorSealed).toBeNull();
+        expect(kept.rotatedAt).toEqual(at(10));
+      });
+    });
+
     describe('signing keys', () => {
       it('lists keys by activation and updates their retirement and expiry', async () => {
         const next = makeKey({ activatesAt: at(100) });
@@ -1356,6 +1408,7 @@ export function describeStoreSuite(name: string, open: () => Promise<Store>): vo
           sessions: 2,
           keys: 1,
           logoutDeliveries: 0,
+          sealedResponses: 0,
         });
 
         expect(await store.codes.consume(expiredCode.codeHash, now)).toBeNull();

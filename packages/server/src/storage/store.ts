@@ -67,6 +67,8 @@ export interface MembershipStore {
   listForUser(userId: string): Promise<Membership[]>;
   update(organizationId: string, userId: string, roles: string[], now: Date): Promise<Membership | null>;
   delete(organizationId: string, userId: string): Promise<boolean>;
+  /** The memberships holding a role name (in one organization, or in any), by organization and user. */
+  listWithRole(roleName: string, organizationId?: string): Promise<Membership[]>;
 }
 
 export interface RoleStore {
@@ -199,7 +201,7 @@ export interface AuditStore {
   list(page: PageRequest): Promise<Page<AuditEvent>>;
 }
 
-/** Rows removed by one sweep, per kind. */
+/** Rows removed (or, for sealed responses, emptied) by one sweep, per kind. */
 export type SweepReport = Record<
   | 'codes'
   | 'interactions'
@@ -208,7 +210,8 @@ export type SweepReport = Record<
   | 'rateLimits'
   | 'sessions'
   | 'keys'
-  | 'logoutDeliveries',
+  | 'logoutDeliveries'
+  | 'sealedResponses',
   number
 >;
 

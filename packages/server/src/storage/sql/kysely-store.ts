@@ -84,6 +84,8 @@ type Kind = Store['kind'];
 
 /** How long ended or expired sessions are kept before the sweeper deletes them (for audit and support). */
 const sessionRetentionMs = 7 * 24 * 60 * 60 * 1000;
+/** Sealed successor responses outlive the 30 s refresh grace window by this much, then go. */
+const sealedSuccessorRetentionMs = 5 * 60 * 1000;
 /** Finished back-channel deliveries are kept this long, for operators. */
 const deliveryRetentionMs = 7 * 24 * 60 * 60 * 1000;
 /** A client may hold two active secrets: the current one and the one being rotated out. */
@@ -287,7 +289,25 @@ export class KyselyStore implements Store {
       )
       .executeTakeFirstOrThrow();
 
+    // A rotated token keeps its row (reuse detection needs it) but not the sealed successor
+    // response once the grace window is long past: it is the bulk of the row.
+    const sealedResponses = await db
+      .updateTable('refresh_tokens')
+      .set({ successor_sealed: null })
+      .where(
+        'id',
+        'in',
+        db
+          .selectFrom('refresh_tokens')
+          .select('id')
+          .where('rotated_at', '<=', t - sealedSuccessorRetentionMs)
+          .where('successor_sealed', 'is not', null)
+          .limit(batchSize),
+      )
+      .executeTakeFirstOrThrow();
+
     return {
+      sealedResponses: Number(sealedResponses.numUpdatedRows),
       logoutDeliveries: deleted(logoutDeliveries),
       codes: deleted(codes),
       interactions: deleted(interactions),
@@ -640,6 +660,19 @@ class SqlMembershipStore implements MembershipStore {
       .returningAll()
       .executeTakeFirst();
     return row ? membershipFromRow(row) : null;
+  }
+
+  async listWithRole(roleName: string, organizationId?: string): Promise<Membership[]> {
+    // Roles are a JSON array of names: the substring narrows the scan, the parsed list decides.
+    const rows = await this.#db
+      .selectFrom('memberships')
+      .selectAll()
+      .where((eb) => containsIgnoringCase(eb.ref('roles'), JSON.stringify(roleName)))
+      .$if(organizationId !== undefined, (qb) => qb.where('organization_id', '=', organizationId ?? ''))
+      .orderBy('organization_id')
+      .orderBy('user_id')
+      .execute();
+    return rows.map(membershipFromRow).filter((m) => m.roles.includes(roleName));
   }
 
   async delete(organizationId: string, userId: string): Promise<boolean> {
