@@ -11,6 +11,7 @@ import {
   writeChunked,
 } from './cookies.ts';
 import { AuthError } from './errors.ts';
+import { ManagementClient } from './management.ts';
 import { isSafeReturnTo, type ResolvedOptions, resolveOptions, type SesameAuthOptions } from './options.ts';
 import { errorPageContentSecurityPolicy, renderErrorPage } from './pages.ts';
 import { isNetworkError, Provider } from './provider.ts';
@@ -49,6 +50,7 @@ export class SesameAuth {
   readonly #sealer: CookieSealer;
   readonly #verifier: AccessTokenVerifier;
   readonly #refreshes = new SingleFlight<SessionData>({ rememberMs: 30_000 });
+  #management: ManagementClient | null = null;
 
   constructor(input: SesameAuthOptions) {
     this.options = resolveOptions(input);
@@ -60,6 +62,18 @@ export class SesameAuth {
       audience: this.options.clientId,
       clockToleranceSeconds: this.options.clockToleranceSeconds,
     });
+  }
+
+  /**
+   * The management API client (users, organizations, memberships, roles, sessions), authenticated
+   * as this app with `client_credentials`; the app must be allowed management API access.
+   */
+  get management(): ManagementClient {
+    this.#management ??= new ManagementClient(this.provider, {
+      fetch: this.options.fetch,
+      now: this.options.now,
+    });
+    return this.#management;
   }
 
   /** Cookie names: distinct per app through the prefix. */
