@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { PasswordHasher, passwordMinLength } from '../accounts/passwords.ts';
 import { isPlausibleEmail, normalizeEmail } from '../accounts/sign-in.ts';
@@ -43,6 +44,7 @@ Commands:
                                                    back-channel logout notices go out)
   logout-deliveries [--status pending|delivered|failed] [--json]
                                                    back-channel logout deliveries and their state
+  audit [--limit N] [--json]                       management API writes (who, what, when), oldest first
 
 Settings come from the environment (ENV_URL, PORT, DATABASE_URL, SESAME_SECRET, LOG_LEVEL, ...)
 and the JSON file named by SESAME_CONFIG; see .env.example.`;
@@ -78,6 +80,8 @@ export async function runCli(
         return await sessions(rest, env, io);
       case 'logout-deliveries':
         return await logoutDeliveries(rest, env, io);
+      case 'audit':
+        return await audit(rest, env, io);
       case undefined:
       case 'help':
       case '--help':
@@ -162,7 +166,7 @@ async function start(
   await runUpkeep(ctx);
   const stopUpkeep = scheduleUpkeep(ctx);
   const stopDelivery = startLogoutDelivery(ctx);
-  const server = await listen(createApp(ctx), { port: cfg.port, host: cfg.host });
+  const server = await listen(createApp(ctx), { port: cfg.port, host: cfg.host, tls: readTls(cfg) });
   logger.info({ issuer: cfg.envUrl, port: server.port, database: ctx.store.kind }, 'sesame is listening');
   io.out(`Sesame identity server on ${cfg.envUrl} (listening on port ${server.port})`);
   await new Promise<void>((resolve) => {
@@ -175,6 +179,19 @@ async function start(
   await stopDelivery();
   await ctx.store.close();
   return 0;
+}
+
+/** The TLS certificate and key files the configuration names, read. */
+function readTls(cfg: Config): { cert: Buffer; key: Buffer } | undefined {
+  if (cfg.tlsCert === undefined || cfg.tlsKey === undefined) return undefined;
+  const read = (path: string, variable: string) => {
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw new ConfigError(`${variable}: cannot read ${path} (${(err as Error).message})`);
+    }
+  };
+  return { cert: read(cfg.tlsCert, 'SESAME_TLS_CERT'), key: read(cfg.tlsKey, 'SESAME_TLS_KEY') };
 }
 
 const listOption = { type: 'string', multiple: true } as const;
@@ -453,6 +470,57 @@ async function logoutDeliveries(
     else {
       io.out(`pending ${counts.pending}, delivered ${counts.delivered}, failed ${counts.failed}`);
       io.out(formatTable(rows));
+    }
+    return 0;
+  });
+}
+
+/** Lists the audit log in the order events were recorded (by id, which is time-ordered). */
+async function audit(
+  args: string[],
+  env: Record<string, string | undefined>,
+  io: CliOutput,
+): Promise<number> {
+  const { values } = parseArgs({ args, options: { limit: { type: 'string' }, json: { type: 'boolean' } } });
+  if (values.limit !== undefined && !/^[1-9]\d*$/.test(values.limit)) {
+    throw new UsageError('--limit takes a positive number of events');
+  }
+  const limit = values.limit === undefined ? Number.POSITIVE_INFINITY : Number(values.limit);
+  return withStore(env, async (store) => {
+    const events = [];
+    let cursor: string | null = null;
+    do {
+      const page = await store.audit.list({ limit: 100, cursor });
+      events.push(...page.items);
+      cursor = page.nextCursor;
+    } while (cursor && events.length < limit);
+    const shown = events.slice(0, limit);
+    if (values.json) {
+      io.out(
+        JSON.stringify(
+          shown.map((e) => ({
+            id: e.id,
+            at: e.createdAt.toISOString(),
+            actor: e.actor,
+            action: e.action,
+            target_type: e.targetType,
+            target_id: e.targetId,
+            detail: e.detail,
+          })),
+        ),
+      );
+    } else {
+      io.out(
+        formatTable(
+          shown.map((e) => ({
+            at: e.createdAt.toISOString(),
+            actor: e.actor,
+            action: e.action,
+            target: e.targetId ? `${e.targetType} ${e.targetId}` : e.targetType,
+            detail: JSON.stringify(e.detail),
+          })),
+        ),
+      );
     }
     return 0;
   });

@@ -52,6 +52,11 @@ export function loadConfig({ env, overrides = {}, now = () => new Date() }: Load
       `${settings.sessionAbsoluteTimeout.env} must not be shorter than ${settings.sessionIdleTimeout.env}`,
     );
   }
+  if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
+    throw new ConfigError(
+      `${settings.tlsCert.env} and ${settings.tlsKey.env} are set together or not at all`,
+    );
+  }
   const issuerUrl = new URL(config.envUrl);
   return {
     ...config,

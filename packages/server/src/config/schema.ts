@@ -77,6 +77,11 @@ export const settings = {
     doc: 'Seconds one back-channel logout POST may take',
   },
   cookiePrefix: { env: 'SESAME_COOKIE_PREFIX', doc: 'Prefix of the cookie names the server sets' },
+  tlsCert: {
+    env: 'SESAME_TLS_CERT',
+    doc: 'PEM certificate (chain) file: serve HTTPS on PORT, HTTP/2 chosen by ALPN (gRPC needs it)',
+  },
+  tlsKey: { env: 'SESAME_TLS_KEY', doc: 'PEM private key file of SESAME_TLS_CERT' },
 } as const;
 
 export type SettingName = keyof typeof settings;
@@ -147,6 +152,8 @@ export const configSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_-]{1,32}$/, 'letters, digits, _ and - only')
     .default('sesame'),
+  tlsCert: z.string().min(1).optional(),
+  tlsKey: z.string().min(1).optional(),
 });
 
 export type ConfigInput = z.input<typeof configSchema>;

@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { ServerContext } from '../context.ts';
+import { mountManagementApi, tooLargeForManagementApi } from '../management/index.ts';
 import { toOAuthError } from '../protocol/errors.ts';
 import type { AppEnv } from './env.ts';
 import { loginRoutes } from './login/routes.ts';
@@ -42,6 +43,7 @@ export function createApp(ctx: ServerContext): Hono<AppEnv> {
       maxSize: 64 * 1024,
       onError: (c) => {
         const path = collapseSlashes(new URL(c.req.url).pathname);
+        if (path.startsWith('/api/')) return tooLargeForManagementApi(c);
         if (jsonPaths.test(path)) {
           return c.json(
             { error: 'invalid_request', error_description: 'The request body is too large' },
@@ -74,6 +76,7 @@ export function createApp(ctx: ServerContext): Hono<AppEnv> {
   authorizeRoutes(app, chrome);
   loginRoutes(app, chrome);
   logoutRoutes(app, chrome);
+  mountManagementApi(app, ctx);
 
   app.get('/', (c) => c.redirect('/.well-known/openid-configuration'));
 
