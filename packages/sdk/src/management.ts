@@ -173,11 +173,9 @@ export class ManagementClient {
     get: async (id: string) => (await this.request<{ user: User }>('GET', `api/v1/users/${enc(id)}`)).user,
     getByExternalId: async (externalId: string) =>
       (await this.request<{ user: User }>('GET', `api/v1/users:external/${enc(externalId)}`)).user,
-    list: async (page: PageOptions & { organizationId?: string } = {}) =>
+    list: async (page: PageOptions = {}) =>
       paged(
-        await this.request<ListBody>('GET', 'api/v1/users', {
-          query: { ...pageQuery(page), organization_id: page.organizationId },
-        }),
+        await this.request<ListBody>('GET', 'api/v1/users', { query: pageQuery(page) }),
         'users',
       ) as PageOf<User>,
     search: async (query: string, page: PageOptions = {}) =>
@@ -246,12 +244,13 @@ export class ManagementClient {
           `api/v1/organizations/${enc(organizationId)}/users/${enc(userId)}/roles`,
         )
       ).roles ?? [],
-    assign: async (organizationId: string, userId: string, roles: RoleRef[]) =>
+    /** Adds roles (by name) to the user's membership; returns every role they now hold. */
+    assign: async (organizationId: string, userId: string, roleNames: string[]) =>
       (
         await this.request<{ roles?: RoleRef[] }>(
           'POST',
           `api/v1/organizations/${enc(organizationId)}/users/${enc(userId)}/roles`,
-          { body: roles },
+          { body: roleNames.map((role_name) => ({ role_name })) },
         )
       ).roles ?? [],
     remove: async (organizationId: string, userId: string, roleName: string) => {
@@ -338,7 +337,8 @@ export class ManagementClient {
         'sessions',
       ) as PageOf<Session>,
     revoke: async (sessionId: string) =>
-      this.request<Record<string, unknown>>('POST', `api/v1/sessions/${enc(sessionId)}/revoke`),
+      (await this.request<{ revoked_session?: Session }>('POST', `api/v1/sessions/${enc(sessionId)}/revoke`))
+        .revoked_session ?? null,
     revokeAllForUser: async (userId: string) =>
       this.request<Record<string, unknown>>('POST', `api/v1/users/${enc(userId)}/sessions/revoke`),
   };
