@@ -87,6 +87,21 @@ export class SesameAuth {
     };
   }
 
+  /**
+   * Whether `path` is one of the SDK's own routes, which `handle` may answer. Adapters build a full
+   * web `Request` only for these; every other request needs only its headers to authenticate.
+   */
+  ownsPath(path: string): boolean {
+    const { routes } = this.options;
+    return (
+      path === routes.login ||
+      path === routes.callback ||
+      path === routes.refresh ||
+      path === routes.logout ||
+      path === routes.backchannelLogout
+    );
+  }
+
   /** Answers the SDK's own routes (login, callback, refresh, logout, back-channel logout); `null` for others. */
   async handle(request: Request): Promise<Response | null> {
     const { routes } = this.options;
@@ -452,7 +467,9 @@ export class SesameAuth {
    * the access token (signature, iss, aud, exp/nbf/iat, typ) and checks that the provider has not
    * ended the session (back-channel logout).
    */
-  async authenticate(request: Request): Promise<AuthState> {
+  async authenticate(request: {
+    readonly headers: { get(name: string): string | null };
+  }): Promise<AuthState> {
     const now = this.options.now();
     const nowSeconds = Math.floor(now.getTime() / 1000);
     const bearer = /^Bearer\s+(\S+)$/i.exec(request.headers.get('authorization') ?? '')?.[1];

@@ -26,6 +26,13 @@ function webUrl(req: ExpressRequest): string {
   return `${req.protocol}://${req.get('host') ?? 'localhost'}${req.originalUrl}`;
 }
 
+/** A request header as web `Headers.get` reads it (Node has already joined repeated values). */
+function headerOf(req: ExpressRequest, name: string): string | null {
+  const value = req.headers[name.toLowerCase()];
+  if (value === undefined) return null;
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
 /**
  * Mounts the SDK in an Express app: serves the auth routes and authenticates every other request
  * (`req.auth`, `req.user`).
@@ -40,10 +47,16 @@ export function sesame(options: SesameAuthOptions | SesameAuth): RequestHandler 
   return async (req, res, next) => {
     try {
       (req as unknown as Record<symbol, SesameAuth>)[authKey] = auth;
-      const request = await toWebRequest(req, { url: webUrl(req), parsedBody: req.body });
-      const handled = await auth.handle(request);
-      if (handled) return await sendWebResponse(res, handled);
-      req.auth = await auth.authenticate(request);
+      const url = webUrl(req);
+      if (auth.ownsPath(new URL(url).pathname)) {
+        const request = await toWebRequest(req, { url, parsedBody: req.body });
+        const handled = await auth.handle(request);
+        if (handled) return await sendWebResponse(res, handled);
+        req.auth = await auth.authenticate(request);
+      } else {
+        // Any other request is authenticated from its headers alone: no web Request to build.
+        req.auth = await auth.authenticate({ headers: { get: (name) => headerOf(req, name) } });
+      }
       if (req.auth.status === 'authenticated') req.user = req.auth.user;
       next();
     } catch (err) {
@@ -57,14 +70,16 @@ function guard(check: (state: AuthState) => string | null): RequestHandler {
     try {
       const auth = (req as unknown as Record<symbol, SesameAuth | undefined>)[authKey];
       if (!auth || !req.auth) throw new TypeError('requireAuth() needs app.use(sesame(...)) before it');
-      const request = new Request(webUrl(req), {
-        method: req.method,
-        headers: req.headers as Record<string, string>,
-      });
+      // Built only to answer a refusal: a request let through needs none.
+      const request = () =>
+        new Request(webUrl(req), {
+          method: req.method,
+          headers: req.headers as Record<string, string>,
+        });
       if (req.auth.status !== 'authenticated')
-        return await sendWebResponse(res, auth.unauthenticatedResponse(request, req.auth));
+        return await sendWebResponse(res, auth.unauthenticatedResponse(request(), req.auth));
       const missing = check(req.auth);
-      if (missing) return await sendWebResponse(res, auth.forbiddenResponse(request, missing));
+      if (missing) return await sendWebResponse(res, auth.forbiddenResponse(request(), missing));
       next();
     } catch (err) {
       next(err);

@@ -13,22 +13,27 @@ export function requestLog(): MiddlewareHandler<AppEnv> {
     const incoming = c.req.header('x-request-id');
     const requestId = incoming && requestIdShape.test(incoming) ? incoming : randomUUID();
     c.set('requestId', requestId);
+    // Set before the route answers, so it is part of the response as built: a header added to a
+    // finished response makes Hono rebuild it as a stream (a third of the cost of a small answer).
+    c.header('X-Request-Id', requestId);
     const started = performance.now();
     try {
       await next();
     } finally {
-      c.header('X-Request-Id', requestId);
       const logger = c.get('ctx').logger;
       const status = c.res.status;
-      const line = {
-        requestId,
-        method: c.req.method,
-        path: new URL(c.req.url).pathname,
-        status,
-        ms: Math.round((performance.now() - started) * 10) / 10,
-      };
-      if (status >= 500) logger.error(line, 'request');
-      else logger.info(line, 'request');
+      const level = status >= 500 ? 'error' : 'info';
+      // The line is built only when it is written (production runs at warn: 2xx lines are not).
+      if (logger.isLevelEnabled(level)) {
+        const line = {
+          requestId,
+          method: c.req.method,
+          path: new URL(c.req.url).pathname,
+          status,
+          ms: Math.round((performance.now() - started) * 10) / 10,
+        };
+        logger[level](line, 'request');
+      }
     }
   };
 }
