@@ -9,13 +9,6 @@
  * @see https://www.rfc-editor.org/rfc/rfc7517#section-5 (JWK Set)
  * @see https://www.rfc-editor.org/rfc/rfc7515#section-4.1.4 (kid)
  */
-
-import {
-  createPrivateKey,
-  type KeyObject,
-  type JsonWebKey as NodeJwk,
-  sign as signWithKey,
-} from 'node:crypto';
 import {
   errors,
   exportJWK,
@@ -27,6 +20,7 @@ import {
   type JWTVerifyOptions,
   type JWTVerifyResult,
   jwtVerify,
+  SignJWT,
 } from 'jose';
 import { newId } from '../lib/ids.ts';
 import type { KeyStore } from '../storage/store.ts';
@@ -76,8 +70,7 @@ export interface KeyDescription {
 interface KeyMaterial {
   publicJwk: JWK;
   publicKey: CryptoKey;
-  /** node:crypto's handle of the private key: signs on the thread pool without WebCrypto's overhead. */
-  privateKey: KeyObject;
+  privateKey: CryptoKey;
 }
 
 interface LoadedKey {
@@ -168,13 +161,9 @@ export class KeyRing {
     if (!key) {
       throw new Error('KeyRing.sign: no signing key is active now; call ensureSigningKey() at start-up');
     }
-    // The same compact JWS that jose's SignJWT builds (header, then payload, as JSON in this
-    // order), signed with node:crypto's asynchronous sign: it runs on the thread pool, so signing
-    // uses a second core, without WebCrypto's per-call cost (a tenth of a token request).
-    const header = { alg: key.record.alg, kid: key.record.id, typ };
-    const input = `${base64url(JSON.stringify(header))}.${base64url(JSON.stringify(payload))}`;
-    const signature = await signAsync(key.record.alg, input, key.material.privateKey);
-    return `${input}.${signature.toString('base64url')}`;
+    return new SignJWT(payload)
+      .setProtectedHeader({ alg: key.record.alg, kid: key.record.id, typ })
+      .sign(key.material.privateKey);
   }
 
   /**
@@ -311,11 +300,12 @@ export class KeyRing {
         throw new Error(`signing key ${record.id}: the stored public key does not match its private key`);
       }
     }
-    const publicKey = await importJWK(publicJwk, record.alg);
-    if (publicKey instanceof Uint8Array) throw new Error(`signing key ${record.id} is not an asymmetric key`);
-    const privateKey = createPrivateKey({ key: privateJwk as NodeJwk, format: 'jwk' });
-    if (privateKey.asymmetricKeyType !== (record.alg === 'RS256' ? 'rsa' : 'ec')) {
-      throw new Error(`signing key ${record.id} is not an ${record.alg} key`);
+    const [publicKey, privateKey] = await Promise.all([
+      importJWK(publicJwk, record.alg),
+      importJWK(privateJwk, record.alg, { extractable: false }),
+    ]);
+    if (publicKey instanceof Uint8Array || privateKey instanceof Uint8Array) {
+      throw new Error(`signing key ${record.id} is not an asymmetric key`);
     }
     return { publicJwk, publicKey, privateKey };
   }
@@ -417,26 +407,6 @@ export class KeyRing {
     this.#lastUnknownKidReload = now;
     return true;
   }
-}
-
-function base64url(json: string): string {
-  return Buffer.from(json).toString('base64url');
-}
-
-/**
- * An RS256 or ES256 signature over a JWS signing input, computed on the thread pool. ES256
- * signatures are the raw `r || s` pair JWS requires, not DER.
- * @see https://www.rfc-editor.org/rfc/rfc7518#section-3.4
- */
-function signAsync(alg: SigningAlg, input: string, key: KeyObject): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    signWithKey(
-      'sha256',
-      Buffer.from(input),
-      alg === 'ES256' ? { key, dsaEncoding: 'ieee-p1363' } : key,
-      (err, signature) => (err ? reject(err) : resolve(signature)),
-    );
-  });
 }
 
 function isPublished(key: SigningKey, now: number): boolean {
