@@ -29,6 +29,45 @@ export async function openSqliteStore(options: { filename: string }): Promise<St
     database.close();
     throw err;
   }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
   return new KyselyStore(db, 'sqlite');
+}
+
+/** Distinct statements kept prepared; the store issues a few dozen shapes, so this is never reached in practice. */
+const statementCacheSize = 500;
+
+/**
+ * Kysely prepares every query anew; preparing is most of a small query's cost in SQLite. The
+ * store's queries are few distinct SQL strings with bound parameters, so each is prepared once and
+ * reused. Safe because better-sqlite3 runs a statement to completion before the next one starts
+ * (Kysely's streaming `iterate` is the exception: it gets a fresh statement).
+ */
+function withStatementCache(database: SqliteDatabase.Database) {
+  type Prepared = {
+    readonly reader: boolean;
+    all(parameters: ReadonlyArray<unknown>): unknown[];
+    run(parameters: ReadonlyArray<unknown>): SqliteDatabase.RunResult;
+    iterate(parameters: ReadonlyArray<unknown>): IterableIterator<unknown>;
+  };
+  const prepared = new Map<string, Prepared>();
+  return {
+    close: () => {
+      prepared.clear();
+      database.close();
+    },
+    prepare: (sql: string): Prepared => {
+      const cached = prepared.get(sql);
+      if (cached) return cached;
+      const statement = database.prepare(sql);
+      const wrapper: Prepared = {
+        reader: statement.reader,
+        all: (parameters) => statement.all(parameters),
+        run: (parameters) => statement.run(parameters),
+        iterate: (parameters) => database.prepare(sql).iterate(parameters) as IterableIterator<unknown>,
+      };
+      if (prepared.size >= statementCacheSize) prepared.delete(prepared.keys().next().value as string);
+      prepared.set(sql, wrapper);
+      return wrapper;
+    },
+  };
 }
