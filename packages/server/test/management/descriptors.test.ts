@@ -11,10 +11,12 @@ import {
   type DescFile,
   type DescMessage,
   type DescMethod,
+  fromBinary,
   ScalarType,
 } from '@bufbuild/protobuf';
 import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
 import { describe, expect, it } from 'vitest';
+import { type HttpRule, HttpRuleSchema } from '../../src/management/gen/google/api/http_pb.ts';
 import { file_scalekit_v1_commons_commons } from '../../src/management/gen/scalekit/v1/commons/commons_pb.ts';
 import { file_scalekit_v1_errdetails_errdetails } from '../../src/management/gen/scalekit/v1/errdetails/errdetails_pb.ts';
 import { file_scalekit_v1_organizations_organizations } from '../../src/management/gen/scalekit/v1/organizations/organizations_pb.ts';
@@ -45,31 +47,26 @@ const FIELD_BEHAVIOR_EXTENSION = 1052;
 
 type Binding = { method: string; path: string; body: string; responseBody: string; additional: Binding[] };
 
-/** Decodes a serialized `google.api.HttpRule`. */
+/** A serialized `google.api.HttpRule`, read with our own generated schema of it. */
 function decodeHttpRule(bytes: Uint8Array): Binding {
-  const verbs: Record<number, string> = { 2: 'GET', 3: 'PUT', 4: 'POST', 5: 'DELETE', 6: 'PATCH' };
-  const rule: Binding = { method: '', path: '', body: '', responseBody: '', additional: [] };
-  const reader = new BinaryReader(bytes);
-  while (reader.pos < reader.len) {
-    const [no, wireType] = reader.tag();
-    const verb = verbs[no];
-    if (verb) {
-      rule.method = verb;
-      rule.path = reader.string();
-    } else if (no === 8) {
-      const custom = new BinaryReader(reader.bytes());
-      while (custom.pos < custom.len) {
-        const [customNo, customWireType] = custom.tag();
-        if (customNo === 1) rule.method = custom.string();
-        else if (customNo === 2) rule.path = custom.string();
-        else custom.skip(customWireType);
-      }
-    } else if (no === 7) rule.body = reader.string();
-    else if (no === 12) rule.responseBody = reader.string();
-    else if (no === 11) rule.additional.push(decodeHttpRule(reader.bytes()));
-    else reader.skip(wireType);
-  }
-  return rule;
+  return toBinding(fromBinary(HttpRuleSchema, bytes));
+}
+
+function toBinding(rule: HttpRule): Binding {
+  const { pattern } = rule;
+  const [method, path] =
+    pattern.case === undefined
+      ? ['', '']
+      : pattern.case === 'custom'
+        ? [pattern.value.kind, pattern.value.path]
+        : [pattern.case.toUpperCase(), pattern.value];
+  return {
+    method,
+    path,
+    body: rule.body,
+    responseBody: rule.responseBody,
+    additional: rule.additionalBindings.map(toBinding),
+  };
 }
 
 /**
