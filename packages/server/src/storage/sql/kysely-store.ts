@@ -43,6 +43,7 @@ import type {
 } from '../types.ts';
 import { migrationProvider } from './migrations.ts';
 import { keysetPage } from './paging.ts';
+import { queryTemplate } from './query-template.ts';
 import {
   auditEventFromRow,
   auditEventToRow,
@@ -88,6 +89,82 @@ const sessionRetentionMs = 7 * 24 * 60 * 60 * 1000;
 const sealedSuccessorRetentionMs = 5 * 60 * 1000;
 /** Finished back-channel deliveries are kept this long, for operators. */
 const deliveryRetentionMs = 7 * 24 * 60 * 60 * 1000;
+
+// The queries of every token request, compiled once (see query-template.ts); the rest of the store
+// builds its queries per call.
+const hot = {
+  client: queryTemplate((db, p: { id: string }) =>
+    db.selectFrom('clients').selectAll().where('id', '=', p.id),
+  ),
+  activeSecrets: queryTemplate((db, p: { clientId: string; now: number }) =>
+    db
+      .selectFrom('client_secrets')
+      .selectAll()
+      .where('client_id', '=', p.clientId)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', p.now)]))
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc'),
+  ),
+  user: queryTemplate((db, p: { id: string }) => db.selectFrom('users').selectAll().where('id', '=', p.id)),
+  organization: queryTemplate((db, p: { id: string }) =>
+    db.selectFrom('organizations').selectAll().where('id', '=', p.id),
+  ),
+  membershipRoles: queryTemplate((db, p: { organizationId: string; userId: string }) =>
+    db
+      .selectFrom('memberships')
+      .select('roles')
+      .where('organization_id', '=', p.organizationId)
+      .where('user_id', '=', p.userId),
+  ),
+  session: queryTemplate((db, p: { id: string }) =>
+    db.selectFrom('sessions').selectAll().where('id', '=', p.id),
+  ),
+  sessionClients: queryTemplate((db, p: { sessionId: string }) =>
+    db
+      .selectFrom('session_clients')
+      .select('client_id')
+      .where('session_id', '=', p.sessionId)
+      .orderBy('client_id'),
+  ),
+  touchSession: queryTemplate((db, p: { id: string; lastActiveAt: number; idleExpiresAt: number }) =>
+    db
+      .updateTable('sessions')
+      .set({ last_active_at: p.lastActiveAt, idle_expires_at: p.idleExpiresAt })
+      .where('id', '=', p.id),
+  ),
+  addSessionClient: queryTemplate((db, p: { sessionId: string; clientId: string }) =>
+    db
+      .insertInto('session_clients')
+      .values({ session_id: p.sessionId, client_id: p.clientId })
+      .onConflict((oc) => oc.columns(['session_id', 'client_id']).doNothing()),
+  ),
+  grant: queryTemplate((db, p: { id: string }) => db.selectFrom('grants').selectAll().where('id', '=', p.id)),
+  consumeCode: queryTemplate((db, p: { codeHash: string; now: number }) =>
+    db
+      .updateTable('authorization_codes')
+      .set({ consumed_at: p.now })
+      .where('code_hash', '=', p.codeHash)
+      .where('consumed_at', 'is', null)
+      .returningAll(),
+  ),
+  code: queryTemplate((db, p: { codeHash: string }) =>
+    db.selectFrom('authorization_codes').selectAll().where('code_hash', '=', p.codeHash),
+  ),
+  refreshToken: queryTemplate((db, p: { tokenHash: string }) =>
+    db.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', p.tokenHash),
+  ),
+  insertRefreshToken: queryTemplate((db, row: ReturnType<typeof refreshTokenToRow>) =>
+    db.insertInto('refresh_tokens').values(row),
+  ),
+  markRotated: queryTemplate((db, p: { id: string; now: number; successorSealed: string }) =>
+    db
+      .updateTable('refresh_tokens')
+      .set({ rotated_at: p.now, successor_sealed: p.successorSealed })
+      .where('id', '=', p.id)
+      .where('rotated_at', 'is', null)
+      .where('revoked_at', 'is', null),
+  ),
+};
 /** A client may hold two active secrets: the current one and the one being rotated out. */
 const maxActiveSecrets = 2;
 
@@ -353,7 +430,7 @@ class SqlClientStore implements ClientStore {
   }
 
   async get(id: string): Promise<Client | null> {
-    const row = await this.#db.selectFrom('clients').selectAll().where('id', '=', id).executeTakeFirst();
+    const [row] = (await hot.client.run(this.#db, { id })).rows;
     return row ? clientFromRow(row) : null;
   }
 
@@ -408,14 +485,7 @@ class SqlClientStore implements ClientStore {
   }
 
   async activeSecrets(clientId: string, now: Date): Promise<ClientSecret[]> {
-    const rows = await this.#db
-      .selectFrom('client_secrets')
-      .selectAll()
-      .where('client_id', '=', clientId)
-      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now.getTime())]))
-      .orderBy('created_at', 'desc')
-      .orderBy('id', 'desc')
-      .execute();
+    const { rows } = await hot.activeSecrets.run(this.#db, { clientId, now: now.getTime() });
     return rows.map(clientSecretFromRow);
   }
 
@@ -453,7 +523,7 @@ class SqlUserStore implements UserStore {
   }
 
   async get(id: string): Promise<User | null> {
-    const row = await this.#db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+    const [row] = (await hot.user.run(this.#db, { id })).rows;
     return row ? userFromRow(row) : null;
   }
 
@@ -551,11 +621,7 @@ class SqlOrganizationStore implements OrganizationStore {
   }
 
   async get(id: string): Promise<Organization | null> {
-    const row = await this.#db
-      .selectFrom('organizations')
-      .selectAll()
-      .where('id', '=', id)
-      .executeTakeFirst();
+    const [row] = (await hot.organization.run(this.#db, { id })).rows;
     return row ? organizationFromRow(row) : null;
   }
 
@@ -816,12 +882,7 @@ class SqlRoleStore implements RoleStore {
     userId: string,
     organizationId: string,
   ): Promise<{ roles: string[]; permissions: string[] }> {
-    const membership = await this.#db
-      .selectFrom('memberships')
-      .select('roles')
-      .where('organization_id', '=', organizationId)
-      .where('user_id', '=', userId)
-      .executeTakeFirst();
+    const [membership] = (await hot.membershipRoles.run(this.#db, { organizationId, userId })).rows;
     const names = [...new Set<string>(membership ? JSON.parse(membership.roles) : [])];
     if (names.length === 0) return { roles: [], permissions: [] };
 
@@ -910,8 +971,13 @@ class SqlSessionStore implements SessionStore {
   }
 
   async get(id: string): Promise<Session | null> {
-    const row = await this.#db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
-    return row ? this.#one(row) : null;
+    const [row] = (await hot.session.run(this.#db, { id })).rows;
+    if (!row) return null;
+    const { rows: links } = await hot.sessionClients.run(this.#db, { sessionId: id });
+    return sessionFromRow(
+      row,
+      links.map((link) => link.client_id),
+    );
   }
 
   async getByTokenHash(tokenHash: string): Promise<Session | null> {
@@ -925,11 +991,11 @@ class SqlSessionStore implements SessionStore {
   }
 
   async touch(id: string, lastActiveAt: Date, idleExpiresAt: Date): Promise<void> {
-    await this.#db
-      .updateTable('sessions')
-      .set({ last_active_at: lastActiveAt.getTime(), idle_expires_at: idleExpiresAt.getTime() })
-      .where('id', '=', id)
-      .execute();
+    await hot.touchSession.run(this.#db, {
+      id,
+      lastActiveAt: lastActiveAt.getTime(),
+      idleExpiresAt: idleExpiresAt.getTime(),
+    });
   }
 
   async reauthenticate(
@@ -958,11 +1024,7 @@ class SqlSessionStore implements SessionStore {
   }
 
   async addClient(sessionId: string, clientId: string): Promise<void> {
-    await this.#db
-      .insertInto('session_clients')
-      .values({ session_id: sessionId, client_id: clientId })
-      .onConflict((oc) => oc.columns(['session_id', 'client_id']).doNothing())
-      .execute();
+    await hot.addSessionClient.run(this.#db, { sessionId, clientId });
   }
 
   async end(id: string, reason: SessionEndReason, now: Date): Promise<Session | null> {
@@ -1161,7 +1223,7 @@ class SqlGrantStore implements GrantStore {
   }
 
   async get(id: string): Promise<Grant | null> {
-    const row = await this.#db.selectFrom('grants').selectAll().where('id', '=', id).executeTakeFirst();
+    const [row] = (await hot.grant.run(this.#db, { id })).rows;
     return row ? grantFromRow(row) : null;
   }
 
@@ -1202,19 +1264,9 @@ class SqlCodeStore implements CodeStore {
    * changes the row. Expired codes are returned all the same; the token endpoint checks expiry.
    */
   async consume(codeHash: string, now: Date): Promise<{ code: AuthorizationCode; replayed: boolean } | null> {
-    const consumed = await this.#db
-      .updateTable('authorization_codes')
-      .set({ consumed_at: now.getTime() })
-      .where('code_hash', '=', codeHash)
-      .where('consumed_at', 'is', null)
-      .returningAll()
-      .executeTakeFirst();
+    const [consumed] = (await hot.consumeCode.run(this.#db, { codeHash, now: now.getTime() })).rows;
     if (consumed) return { code: authorizationCodeFromRow(consumed), replayed: false };
-    const earlier = await this.#db
-      .selectFrom('authorization_codes')
-      .selectAll()
-      .where('code_hash', '=', codeHash)
-      .executeTakeFirst();
+    const [earlier] = (await hot.code.run(this.#db, { codeHash })).rows;
     return earlier ? { code: authorizationCodeFromRow(earlier), replayed: true } : null;
   }
 }
@@ -1231,11 +1283,7 @@ class SqlRefreshTokenStore implements RefreshTokenStore {
   }
 
   async getByHash(tokenHash: string): Promise<RefreshToken | null> {
-    const row = await this.#db
-      .selectFrom('refresh_tokens')
-      .selectAll()
-      .where('token_hash', '=', tokenHash)
-      .executeTakeFirst();
+    const [row] = (await hot.refreshToken.run(this.#db, { tokenHash })).rows;
     return row ? refreshTokenFromRow(row) : null;
   }
 
@@ -1246,15 +1294,9 @@ class SqlRefreshTokenStore implements RefreshTokenStore {
     now: Date,
   ): Promise<boolean> {
     return atomic(this.#db, async (db) => {
-      const result = await db
-        .updateTable('refresh_tokens')
-        .set({ rotated_at: now.getTime(), successor_sealed: successorSealed })
-        .where('id', '=', currentId)
-        .where('rotated_at', 'is', null)
-        .where('revoked_at', 'is', null)
-        .executeTakeFirst();
-      if (!changed(result)) return false;
-      await db.insertInto('refresh_tokens').values(refreshTokenToRow(successor)).execute();
+      const result = await hot.markRotated.run(db, { id: currentId, now: now.getTime(), successorSealed });
+      if (!result.numAffectedRows) return false;
+      await hot.insertRefreshToken.run(db, refreshTokenToRow(successor));
       return true;
     });
   }
