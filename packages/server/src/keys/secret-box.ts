@@ -43,7 +43,9 @@ export async function seal(payload: unknown, key: Uint8Array): Promise<string> {
   assertKey(key, 'seal');
   const json = JSON.stringify(payload);
   if (json === undefined) throw new TypeError('seal: payload is not JSON-serializable');
-  return new CompactEncrypt(new TextEncoder().encode(json)).setProtectedHeader(header).encrypt(key);
+  return new CompactEncrypt(new TextEncoder().encode(json))
+    .setProtectedHeader(header)
+    .encrypt(await cryptoKeyOf(key));
 }
 
 /**
@@ -54,7 +56,7 @@ export async function seal(payload: unknown, key: Uint8Array): Promise<string> {
 export async function unseal<T>(sealed: string, key: Uint8Array): Promise<T> {
   assertKey(key, 'unseal');
   try {
-    const { plaintext } = await compactDecrypt(sealed, key, {
+    const { plaintext } = await compactDecrypt(sealed, await cryptoKeyOf(key), {
       keyManagementAlgorithms: [header.alg],
       contentEncryptionAlgorithms: [header.enc],
     });
@@ -62,6 +64,22 @@ export async function unseal<T>(sealed: string, key: Uint8Array): Promise<T> {
   } catch (cause) {
     throw new SealError(undefined, { cause });
   }
+}
+
+// Importing raw key bytes into WebCrypto costs more than sealing a small value, and the keys are
+// derived once per process: each is imported once.
+const importedKeys = new WeakMap<Uint8Array, Promise<CryptoKey>>();
+
+function cryptoKeyOf(key: Uint8Array): Promise<CryptoKey> {
+  let imported = importedKeys.get(key);
+  if (!imported) {
+    imported = crypto.subtle.importKey('raw', key as Uint8Array<ArrayBuffer>, { name: 'AES-GCM' }, false, [
+      'encrypt',
+      'decrypt',
+    ]);
+    importedKeys.set(key, imported);
+  }
+  return imported;
 }
 
 function assertKey(key: Uint8Array, caller: string): void {

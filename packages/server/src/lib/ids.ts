@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomFillSync } from 'node:crypto';
 
 /** Prefixes of every identifier kind the server hands out (spec: Identifiers). */
 export type IdPrefix =
@@ -20,6 +20,22 @@ export type IdPrefix =
   | 'aud'
   | 'evt';
 
+// Random bytes are drawn from the CSPRNG a few kilobytes at a time and handed out once each: a
+// token request needs several small values, and each call into OpenSSL has a fixed cost.
+const randomPool = Buffer.allocUnsafe(4096);
+let randomOffset = randomPool.length;
+
+/** `length` fresh random bytes, valid until the next call (copy or encode them at once). */
+function randomView(length: number): Buffer {
+  if (randomOffset + length > randomPool.length) {
+    randomFillSync(randomPool);
+    randomOffset = 0;
+  }
+  const view = randomPool.subarray(randomOffset, randomOffset + length);
+  randomOffset += length;
+  return view;
+}
+
 let lastMs = 0;
 let seq = 0;
 
@@ -37,7 +53,7 @@ export function newId(prefix: IdPrefix): string {
   const bytes = Buffer.alloc(16);
   bytes.writeUIntBE(now, 0, 6);
   bytes.writeUInt16BE(seq & 0xffff, 6);
-  randomBytes(8).copy(bytes, 8);
+  randomView(8).copy(bytes, 8);
   return `${prefix}_${base32(bytes)}`;
 }
 
@@ -62,7 +78,7 @@ function base32(bytes: Uint8Array): string {
 
 /** A 256-bit random secret (codes, refresh tokens, client secrets, session cookies), base64url. */
 export function newSecret(): string {
-  return randomBytes(32).toString('base64url');
+  return randomView(32).toString('base64url');
 }
 
 /** SHA-256 of a high-entropy secret, base64url: how secrets are stored (never slow-hashed). */

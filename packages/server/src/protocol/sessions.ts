@@ -36,11 +36,19 @@ export function sessionExpiry(session: Session, now: Date): SessionEndReason | n
 /** Slides the idle timeout of a session in use (throttled). */
 export async function touchSession(ctx: ServerContext, session: Session): Promise<void> {
   const now = ctx.config.now();
-  if (now.getTime() - session.lastActiveAt.getTime() < touchEverySeconds * 1000) return;
-  const idleExpiresAt = new Date(
+  const idleExpiresAt = slidIdleExpiry(ctx, session, now);
+  if (idleExpiresAt) await ctx.store.sessions.touch(session.id, now, idleExpiresAt);
+}
+
+/**
+ * The idle expiry a session in use at `now` slides to, or `null` when its last slide is recent
+ * enough to skip the write.
+ */
+export function slidIdleExpiry(ctx: ServerContext, session: Session, now: Date): Date | null {
+  if (now.getTime() - session.lastActiveAt.getTime() < touchEverySeconds * 1000) return null;
+  return new Date(
     Math.min(now.getTime() + ctx.config.sessionIdleTimeout * 1000, session.absoluteExpiresAt.getTime()),
   );
-  await ctx.store.sessions.touch(session.id, now, idleExpiresAt);
 }
 
 /**

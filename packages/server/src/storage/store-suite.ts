@@ -348,6 +348,10 @@ export function describeStoreSuite(name: string, open: () => Promise<Store>): vo
         await store.clients.insertSecret(first);
         await store.clients.insertSecret(second);
         expect(await store.clients.activeSecrets(client.id, at(20))).toEqual([second, first]);
+        expect(await store.clients.getWithActiveSecrets(client.id, at(20))).toEqual({
+          client,
+          secrets: [second, first],
+        });
 
         const third = secret(at(20));
         await expect(store.clients.insertSecret(third)).rejects.toBeInstanceOf(TooManySecretsError);
@@ -360,10 +364,21 @@ export function describeStoreSuite(name: string, open: () => Promise<Store>): vo
         await store.clients.insertSecret(fourth);
         expect(await store.clients.activeSecrets(client.id, at(40))).toEqual([fourth, second]);
         expect((await store.clients.activeSecrets(client.id, at(29))).map((s) => s.id)).toContain(first.id);
+        expect(await store.clients.getWithActiveSecrets(client.id, at(40))).toEqual({
+          client,
+          secrets: [fourth, second],
+        });
 
         expect(await store.clients.deleteSecret('webc_other', second.id)).toBe(false);
         expect(await store.clients.deleteSecret(client.id, second.id)).toBe(true);
         expect(await store.clients.activeSecrets(client.id, at(40))).toEqual([fourth]);
+        expect(await store.clients.getWithActiveSecrets(client.id, at(100_000))).toEqual({
+          client,
+          secrets: [fourth],
+        });
+        await store.clients.expireSecret(client.id, fourth.id, at(50));
+        expect(await store.clients.getWithActiveSecrets(client.id, at(60))).toEqual({ client, secrets: [] });
+        expect(await store.clients.getWithActiveSecrets('webc_missing', at(60))).toBeNull();
 
         // Secrets cannot outlive their client.
         await store.clients.delete(client.id);
@@ -1035,6 +1050,23 @@ export function describeStoreSuite(name: string, open: () => Promise<Store>): vo
         expect((await store.refreshTokens.getByHash(token.tokenHash))?.successorSealed).toBe(
           'sealed-response',
         );
+      });
+
+      it('a rotation can slide the session idle timeout in its transaction; a lost race slides nothing', async () => {
+        const { session, grant } = await signedIn();
+        const token = makeRefreshToken(grant, session.id);
+        await store.refreshTokens.insert(token);
+        const successor = makeRefreshToken(grant, session.id, { createdAt: at(70) });
+        const slide = { sessionId: session.id, idleExpiresAt: at(5000) };
+        expect(await store.refreshTokens.rotate(token.id, successor, 'sealed', at(70), slide)).toBe(true);
+        const slid = await store.sessions.get(session.id);
+        expect(slid?.lastActiveAt).toEqual(at(70));
+        expect(slid?.idleExpiresAt).toEqual(at(5000));
+
+        const late = makeRefreshToken(grant, session.id);
+        const later = { sessionId: session.id, idleExpiresAt: at(9000) };
+        expect(await store.refreshTokens.rotate(token.id, late, 'other', at(80), later)).toBe(false);
+        expect(await store.sessions.get(session.id)).toEqual(slid);
       });
 
       it('two concurrent rotations of one token: exactly one succeeds (RFC 9700 §4.14.2)', async () => {

@@ -34,6 +34,8 @@ export interface ClientStore {
   insertSecret(secret: ClientSecret): Promise<void>;
   /** Secrets not expired at `now`, newest first. */
   activeSecrets(clientId: string, now: Date): Promise<ClientSecret[]>;
+  /** The client and its secrets not expired at `now` (newest first), in one read: client authentication. */
+  getWithActiveSecrets(id: string, now: Date): Promise<{ client: Client; secrets: ClientSecret[] } | null>;
   deleteSecret(clientId: string, secretId: string): Promise<boolean>;
   /** Shortens a secret's life (rotation keeps the old one for a while). */
   expireSecret(clientId: string, secretId: string, expiresAt: Date): Promise<boolean>;
@@ -151,9 +153,16 @@ export interface RefreshTokenStore {
   /**
    * Compare-and-swap rotation: if `currentId` is neither rotated nor revoked, marks it rotated at
    * `now` with the sealed successor response and inserts `successor`, atomically. Returns `false`
-   * (and writes nothing) when another request rotated or revoked it first.
+   * (and writes nothing) when another request rotated or revoked it first. With `slide`, the
+   * session's idle timeout slides in the same transaction (last active at `now`).
    */
-  rotate(currentId: string, successor: RefreshToken, successorSealed: string, now: Date): Promise<boolean>;
+  rotate(
+    currentId: string,
+    successor: RefreshToken,
+    successorSealed: string,
+    now: Date,
+    slide?: { sessionId: string; idleExpiresAt: Date },
+  ): Promise<boolean>;
   revoke(id: string, now: Date): Promise<boolean>;
 }
 

@@ -78,7 +78,7 @@ describe('storage failures answer server_error / temporarily_unavailable without
   });
 
   it('an unreachable database is 503 temporarily_unavailable with Retry-After', async () => {
-    breakMethod(server.ctx.store.clients, 'get', unavailable);
+    breakMethod(server.ctx.store.clients, 'getWithActiveSecrets', unavailable);
     const res = await rawToken({
       grant_type: 'client_credentials',
       client_id: server.m2m.id,

@@ -43,8 +43,9 @@ export async function authenticateClient(
       ? new BasicAuthError('invalid_client', 'Client authentication failed', { detail })
       : invalidClient('Client authentication failed', detail);
   if (clientId === null) throw invalidClient('Client authentication is required (client_id is missing)');
-  const client = await ctx.store.clients.get(clientId);
-  if (!client) throw fail(`unknown client ${clientId}`);
+  const found = await ctx.store.clients.getWithActiveSecrets(clientId, ctx.config.now());
+  if (!found) throw fail(`unknown client ${clientId}`);
+  const { client, secrets } = found;
 
   const presented = basic?.secret ?? bodySecret;
   if (client.type === 'spa' || client.type === 'native') {
@@ -53,7 +54,6 @@ export async function authenticateClient(
   }
   if (presented === null) throw fail('confidential client sent no secret');
   const presentedHash = Buffer.from(hashSecret(presented));
-  const secrets = await ctx.store.clients.activeSecrets(client.id, ctx.config.now());
   let matched = false;
   for (const secret of secrets) {
     const stored = Buffer.from(secret.secretHash);

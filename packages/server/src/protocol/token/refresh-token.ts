@@ -9,7 +9,7 @@ import { hashSecret } from '../../lib/ids.ts';
 import type { Client, RefreshToken } from '../../storage/types.ts';
 import { invalidGrant, invalidScope } from '../errors.ts';
 import { optionalParam, parseScope, type RawParams, requiredParam } from '../params.ts';
-import { sessionExpiry, touchSession } from '../sessions.ts';
+import { sessionExpiry, slidIdleExpiry } from '../sessions.ts';
 import { mintUserTokens, requireActiveUser, type TokenResponse } from './issue-user-tokens.ts';
 
 /** Exchanges a refresh token, rotating it. @see https://www.rfc-editor.org/rfc/rfc6749#section-6 */
@@ -51,14 +51,16 @@ export async function exchangeRefreshToken(
   const successor = minted.refreshToken;
   if (!successor) throw invalidGrant('The grant no longer allows refresh tokens');
   const sealed = await seal(minted.response, ctx.sealingKey);
-  const rotated = await ctx.store.refreshTokens.rotate(current.id, successor, sealed, now);
+  // The session is in use: its idle timeout slides in the rotation's transaction (one commit).
+  const idleExpiresAt = slidIdleExpiry(ctx, session, now);
+  const slide = idleExpiresAt ? { sessionId: session.id, idleExpiresAt } : undefined;
+  const rotated = await ctx.store.refreshTokens.rotate(current.id, successor, sealed, now, slide);
   if (!rotated) {
     // Another request rotated it between our read and our write: answer as it did, if in time.
     const latest = await ctx.store.refreshTokens.getByHash(current.tokenHash);
     if (!latest || latest.revokedAt || !latest.rotatedAt) throw invalidGrant('The refresh token is invalid');
     return replayWithinGrace(ctx, latest);
   }
-  await touchSession(ctx, session);
   return minted.response;
 }
 

@@ -105,6 +105,26 @@ const hot = {
       .orderBy('created_at', 'desc')
       .orderBy('id', 'desc'),
   ),
+  clientWithActiveSecrets: queryTemplate((db, p: { id: string; now: number }) =>
+    db
+      .selectFrom('clients as c')
+      .leftJoin('client_secrets as s', (join) =>
+        join
+          .onRef('s.client_id', '=', 'c.id')
+          .on((eb) => eb.or([eb('s.expires_at', 'is', null), eb('s.expires_at', '>', p.now)])),
+      )
+      .selectAll('c')
+      .select([
+        's.id as secret_id',
+        's.secret_hash as secret_hash',
+        's.hint as secret_hint',
+        's.created_at as secret_created_at',
+        's.expires_at as secret_expires_at',
+      ])
+      .where('c.id', '=', p.id)
+      .orderBy('s.created_at', 'desc')
+      .orderBy('s.id', 'desc'),
+  ),
   user: queryTemplate((db, p: { id: string }) => db.selectFrom('users').selectAll().where('id', '=', p.id)),
   organization: queryTemplate((db, p: { id: string }) =>
     db.selectFrom('organizations').selectAll().where('id', '=', p.id),
@@ -482,6 +502,30 @@ class SqlClientStore implements ClientStore {
       if (active >= maxActiveSecrets) throw new TooManySecretsError(secret.clientId);
       await db.insertInto('client_secrets').values(clientSecretToRow(secret)).execute();
     });
+  }
+
+  async getWithActiveSecrets(
+    id: string,
+    now: Date,
+  ): Promise<{ client: Client; secrets: ClientSecret[] } | null> {
+    const { rows } = await hot.clientWithActiveSecrets.run(this.#db, { id, now: now.getTime() });
+    const [first] = rows;
+    if (!first) return null;
+    const secrets: ClientSecret[] = [];
+    for (const row of rows) {
+      if (row.secret_id === null || row.secret_hash === null) continue;
+      secrets.push(
+        clientSecretFromRow({
+          id: row.secret_id,
+          client_id: row.id,
+          secret_hash: row.secret_hash,
+          hint: row.secret_hint ?? '',
+          created_at: row.secret_created_at ?? 0,
+          expires_at: row.secret_expires_at,
+        }),
+      );
+    }
+    return { client: clientFromRow(first), secrets };
   }
 
   async activeSecrets(clientId: string, now: Date): Promise<ClientSecret[]> {
@@ -1292,11 +1336,19 @@ class SqlRefreshTokenStore implements RefreshTokenStore {
     successor: RefreshToken,
     successorSealed: string,
     now: Date,
+    slide?: { sessionId: string; idleExpiresAt: Date },
   ): Promise<boolean> {
     return atomic(this.#db, async (db) => {
       const result = await hot.markRotated.run(db, { id: currentId, now: now.getTime(), successorSealed });
       if (!result.numAffectedRows) return false;
       await hot.insertRefreshToken.run(db, refreshTokenToRow(successor));
+      if (slide) {
+        await hot.touchSession.run(db, {
+          id: slide.sessionId,
+          lastActiveAt: now.getTime(),
+          idleExpiresAt: slide.idleExpiresAt.getTime(),
+        });
+      }
       return true;
     });
   }
