@@ -12,6 +12,7 @@ import {
   createUserWithOrganization,
   listen,
   loadConfig,
+  openStore,
   registerClient,
   runUpkeep,
   type ServerContext,
@@ -49,7 +50,8 @@ const env = {
   ...Object.fromEntries(Object.entries(process.env).filter(([, v]) => v !== undefined && v !== '')),
 };
 const config = loadConfig({ env });
-const ctx = await createServerContext(config, { logger: createLogger(config.logLevel) });
+const logger = createLogger(config.logLevel);
+const ctx = await createServerContext(config, { logger, store: await openStore(config, { logger }) });
 
 /** The demo app's credentials, registered once and remembered under ./data. */
 async function ensureDemoApp(context: ServerContext, app: { name: string; port: number }, file: string) {

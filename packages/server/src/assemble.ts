@@ -31,8 +31,11 @@ export function parseDatabaseUrl(databaseUrl: string): DatabaseTarget {
   return { kind: 'sqlite', filename: resolve(path) };
 }
 
-/** Opens (and migrates) the store a configuration names. */
-export async function openStore(config: Config): Promise<Store> {
+/**
+ * Opens (and migrates) the store a configuration names. A long-running server passes `serving`:
+ * on SQLite, checkpoints then run on a thread of their own (errors logged).
+ */
+export async function openStore(config: Config, serving?: { logger: Logger }): Promise<Store> {
   const target = parseDatabaseUrl(config.databaseUrl);
   if (target.kind === 'postgres') {
     const pool = {
@@ -51,7 +54,15 @@ export async function openStore(config: Config): Promise<Store> {
     return connectPostgres(target.url, pool);
   }
   if (target.filename !== ':memory:') mkdirSync(dirname(target.filename), { recursive: true });
-  const store = await openSqliteStore({ filename: target.filename });
+  const store = await openSqliteStore({
+    filename: target.filename,
+    ...(serving && {
+      backgroundCheckpoints: {
+        onError: (message: string) =>
+          serving.logger.error({ err: message }, 'SQLite background checkpoint failed'),
+      },
+    }),
+  });
   await store.migrate();
   return store;
 }

@@ -162,7 +162,7 @@ async function start(
   if (values.host !== undefined) overrides['host'] = values.host;
   const cfg = config(env, { needsSecret: true, overrides });
   const logger = createLogger(cfg.logLevel);
-  const ctx = await createServerContext(cfg, { logger });
+  const ctx = await createServerContext(cfg, { logger, store: await openStore(cfg, { logger }) });
   await runUpkeep(ctx);
   const stopUpkeep = scheduleUpkeep(ctx);
   const stopDelivery = startLogoutDelivery(ctx);

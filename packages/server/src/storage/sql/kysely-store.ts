@@ -256,10 +256,13 @@ export class KyselyStore implements Store {
   readonly audit: AuditStore;
   readonly logoutDeliveries: LogoutDeliveryStore;
   readonly #db: Db;
+  readonly #beforeClose: (() => Promise<void>) | undefined;
 
-  constructor(db: Db, kind: Kind) {
+  /** `beforeClose` runs before the connection is closed (a SQLite store stops its checkpointer). */
+  constructor(db: Db, kind: Kind, options: { beforeClose?: () => Promise<void> } = {}) {
     this.#db = db;
     this.kind = kind;
+    this.#beforeClose = options.beforeClose;
     this.clients = new SqlClientStore(db, kind);
     this.users = new SqlUserStore(db);
     this.organizations = new SqlOrganizationStore(db);
@@ -432,6 +435,7 @@ export class KyselyStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.#beforeClose?.();
     await this.#db.destroy();
   }
 }

@@ -5,17 +5,27 @@ import { Kysely, SqliteDialect } from 'kysely';
 import { KyselyStore } from '../sql/kysely-store.ts';
 import type { Database } from '../sql/schema.ts';
 import type { Store } from '../store.ts';
+import { type Checkpointer, startCheckpointer } from './checkpointer.ts';
+
+/** WAL pages after which the server's own connection checkpoints when the background one has not. */
+const fallbackCheckpointPages = 10_000;
+/** How often the background checkpointer copies the WAL into the database file. */
+const checkpointIntervalMs = 250;
 
 /**
  * Opens (creating if needed) a SQLite database file, or `:memory:`, as a `Store`. It does not
- * migrate: call `store.migrate()` before use.
+ * migrate: call `store.migrate()` before use. With `backgroundCheckpoints` (a long-running server
+ * on a file), WAL checkpoints run on a worker thread (see checkpointer.ts) and its errors go to
+ * `onError`.
  */
-export async function openSqliteStore(options: { filename: string }): Promise<Store> {
+export async function openSqliteStore(options: {
+  filename: string;
+  backgroundCheckpoints?: { onError: (message: string) => void };
+}): Promise<Store> {
   const { filename } = options;
   // `''` is SQLite's private temporary database; like `:memory:` it has no directory.
-  if (filename !== ':memory:' && filename !== '') {
-    await mkdir(dirname(filename), { recursive: true });
-  }
+  const onDisk = filename !== ':memory:' && filename !== '';
+  if (onDisk) await mkdir(dirname(filename), { recursive: true });
   const database = new SqliteDatabase(filename);
   try {
     // WAL lets readers in other processes (the CLI, a backup) proceed during writes; NORMAL is
@@ -29,8 +39,18 @@ export async function openSqliteStore(options: { filename: string }): Promise<St
     database.close();
     throw err;
   }
+  let checkpointer: Checkpointer | null = null;
+  if (onDisk && options.backgroundCheckpoints) {
+    database.pragma(`wal_autocheckpoint = ${fallbackCheckpointPages}`);
+    checkpointer = startCheckpointer(filename, {
+      intervalMs: checkpointIntervalMs,
+      onError: options.backgroundCheckpoints.onError,
+    });
+  }
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
-  return new KyselyStore(db, 'sqlite');
+  // The checkpointer's connection closes first, so that closing the server's (the last one)
+  // checkpoints what is left and removes the WAL file.
+  return new KyselyStore(db, 'sqlite', { beforeClose: async () => checkpointer?.stop() });
 }
 
 /** Distinct statements kept prepared; the store issues a few dozen shapes, so this is never reached in practice. */

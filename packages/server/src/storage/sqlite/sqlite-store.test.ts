@@ -1,6 +1,7 @@
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeStoreSuite } from '../store-suite.ts';
 import { openSqliteStore } from './open-sqlite-store.ts';
@@ -21,6 +22,12 @@ describeStoreSuite('SQLite file', () =>
   openSqliteStore({ filename: join(dir, `db-${++files}`, 'sesame.db') }),
 );
 describeStoreSuite('SQLite :memory:', () => openSqliteStore({ filename: ':memory:' }));
+describeStoreSuite('SQLite file, checkpoints on a worker thread', () =>
+  openSqliteStore({
+    filename: join(dir, `db-${++files}`, 'sesame.db'),
+    backgroundCheckpoints: { onError: (message) => expect.fail(`checkpoint failed: ${message}`) },
+  }),
+);
 
 describe('openSqliteStore', () => {
   it('opens a WAL database with foreign keys on, and does not migrate by itself', async () => {
@@ -53,5 +60,43 @@ describe('openSqliteStore', () => {
     } finally {
       await second.close();
     }
+  });
+
+  it('with background checkpoints, commits reach the database file itself without the server connection checkpointing', async () => {
+    const filename = join(dir, 'background', 'sesame.db');
+    const errors: string[] = [];
+    const store = await openSqliteStore({
+      filename,
+      backgroundCheckpoints: { onError: (message) => errors.push(message) },
+    });
+    try {
+      await store.migrate();
+      for (let i = 0; i < 50; i++) await store.rateLimits.hit(`key-${i}`, new Date(0), new Date(60_000));
+      // A copy of the main file alone (no -wal beside it) shows what has been checkpointed.
+      const snapshot = join(dir, 'background', 'snapshot.db');
+      const checkpointedKeys = async () => {
+        await copyFile(filename, snapshot);
+        await rm(`${snapshot}-wal`, { force: true });
+        const db = new SqliteDatabase(snapshot, { readonly: true });
+        try {
+          return (db.prepare('select count(*) as n from rate_limits').get() as { n: number }).n;
+        } catch {
+          return 0; // the schema itself is not in the file yet
+        } finally {
+          db.close();
+        }
+      };
+      let seen = 0;
+      for (let attempt = 0; attempt < 100 && seen < 50; attempt++) {
+        seen = await checkpointedKeys();
+        if (seen < 50) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(seen).toBe(50);
+      expect(errors).toEqual([]);
+    } finally {
+      await store.close();
+    }
+    // The worker's connection closed first, so the server's was the last one: WAL folded in and removed.
+    await expect(stat(`${filename}-wal`)).rejects.toThrow(/ENOENT/);
   });
 });
