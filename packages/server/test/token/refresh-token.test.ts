@@ -1,5 +1,7 @@
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seal } from '../../src/keys/secret-box.ts';
+import { hashSecret, newId } from '../../src/lib/ids.ts';
 import { endSession } from '../../src/protocol/sessions.ts';
 import {
   Agent,
@@ -126,26 +128,78 @@ describe('refresh_token: rotation (RFC 6749 §6, RFC 9700 §4.14.2)', () => {
     expect(res.status).toBe(200);
   });
 
-  it('the just-rotated token presented again within 30 s returns exactly the same successor', async () => {
+  it('the just-rotated token presented again within 30 s returns the same successor refresh token, with fresh access and ID tokens of the grant', async () => {
     const { refreshToken } = await signedIn();
     const first = await refresh(refreshToken);
     expect(first.status).toBe(200);
     server.clock.advance(29);
     const again = await refresh(refreshToken);
     expect(again.status).toBe(200);
-    expect(again.body).toEqual(first.body);
+    expect(again.body['refresh_token']).toBe(first.body['refresh_token']);
+    expect(Object.keys(again.body).sort()).toEqual(Object.keys(first.body).sort());
+    expect(again.body['scope']).toBe(first.body['scope']);
+    const [a, b] = [
+      decodeJwt(first.body['access_token'] as string),
+      decodeJwt(again.body['access_token'] as string),
+    ];
+    expect(b.jti).not.toBe(a.jti);
+    expect({ ...b, jti: 0, iat: 0, nbf: 0, exp: 0 }).toEqual({ ...a, jti: 0, iat: 0, nbf: 0, exp: 0 });
+    expect(b.iat).toBe((a.iat as number) + 29);
+    const [idA, idB] = [
+      decodeJwt(first.body['id_token'] as string),
+      decodeJwt(again.body['id_token'] as string),
+    ];
+    expect(idB.sub).toBe(idA.sub);
+    expect(idB.sid).toBe(idA.sid);
     // The successor is still the live one.
     expect((await refresh(first.body['refresh_token'] as string)).status).toBe(200);
   });
 
-  it('two concurrent refreshes of one token both succeed and agree (two tabs)', async () => {
+  it('a rotation sealed by an earlier version (the whole response) is replayed as it was', async () => {
+    const { refreshToken } = await signedIn();
+    const store = server.ctx.store;
+    const current = await store.refreshTokens.getByHash(hashSecret(refreshToken));
+    if (!current) throw new Error('the refresh token was not stored');
+    const legacy = {
+      access_token: 'legacy-access-token',
+      token_type: 'Bearer',
+      expires_in: 300,
+      scope: fullScope,
+      refresh_token: 'legacy-successor',
+    };
+    const successor = { ...current, id: newId('tkn'), tokenHash: hashSecret('legacy-successor') };
+    const sealed = await seal(legacy, server.ctx.sealingKey);
+    expect(await store.refreshTokens.rotate(current.id, successor, sealed, server.ctx.config.now())).toBe(
+      true,
+    );
+    const res = await refresh(refreshToken);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual(legacy);
+  });
+
+  it('a replay within the grace window may narrow the scope, but not widen it', async () => {
+    const { refreshToken } = await signedIn();
+    const first = await refresh(refreshToken);
+    expect(first.status).toBe(200);
+    const narrowed = await refresh(refreshToken, server.web, { scope: 'openid offline_access' });
+    expect(narrowed.status).toBe(200);
+    expect(narrowed.body['scope']).toBe('openid offline_access');
+    expect(narrowed.body['refresh_token']).toBe(first.body['refresh_token']);
+    const widened = await refresh(refreshToken, server.web, { scope: `${fullScope} admin` });
+    expect(widened.status).toBe(400);
+    expect(widened.body['error']).toBe('invalid_scope');
+  });
+
+  it('two concurrent refreshes of one token both succeed and agree on the successor (two tabs)', async () => {
     const { refreshToken } = await signedIn();
     const [a, b] = await Promise.all([refresh(refreshToken), refresh(refreshToken)]);
     expect(a.status).toBe(200);
     expect(b.status).toBe(200);
     expect(b.body['refresh_token']).toBe(a.body['refresh_token']);
-    expect(b.body['access_token']).toBe(a.body['access_token']);
-    expect(b.body['id_token']).toBe(a.body['id_token']);
+    for (const res of [a, b]) {
+      expect((await introspect(res.body['access_token'] as string)).body['active']).toBe(true);
+      expect(typeof res.body['id_token']).toBe('string');
+    }
     expect((await refresh(a.body['refresh_token'] as string)).status).toBe(200);
   });
 

@@ -39,6 +39,8 @@ export async function mintUserTokens(
     /** Scope of this access token (narrower on a scoped refresh). */
     scope: readonly string[];
     nonce: string | null;
+    /** The refresh token's value, when the caller chose it (a rotation seals it beforehand). */
+    refreshTokenValue?: string;
   },
 ): Promise<MintedUserTokens> {
   const { client, user, session, scope } = input;
@@ -77,7 +79,7 @@ export async function mintUserTokens(
   let refreshToken: RefreshToken | null = null;
   if (input.grantScope.includes('offline_access')) {
     const now = ctx.config.now();
-    const value = newSecret();
+    const value = input.refreshTokenValue ?? newSecret();
     // A refresh token dies with its session, so it never outlives the session's absolute expiry.
     const ttlEnd = now.getTime() + ctx.config.refreshTokenTtl * 1000;
     refreshToken = {

@@ -1,11 +1,11 @@
 // Enforces (RFC 6749 §6, RFC 9700 §4.14.2): the refresh token is known, unexpired, unrevoked and
 // issued to this client; every use rotates it by compare-and-swap; presenting the just-rotated
-// token again within the grace window returns the same successor (two tabs agree); later reuse
-// revokes the whole family; a narrower scope is allowed, a wider one is `invalid_scope`; the
-// token dies with its sign-in session.
+// token again within the grace window returns the same successor refresh token (two tabs agree),
+// with access and ID tokens minted afresh; later reuse revokes the whole family; a narrower scope
+// is allowed, a wider one is `invalid_scope`; the token dies with its sign-in session.
 import type { ServerContext } from '../../context.ts';
 import { SealError, seal, unseal } from '../../keys/secret-box.ts';
-import { hashSecret } from '../../lib/ids.ts';
+import { hashSecret, newSecret } from '../../lib/ids.ts';
 import type { Client, RefreshToken } from '../../storage/types.ts';
 import { invalidGrant, invalidScope } from '../errors.ts';
 import { optionalParam, parseScope, type RawParams, requiredParam } from '../params.ts';
@@ -26,11 +26,11 @@ export async function exchangeRefreshToken(
   if (!current || current.clientId !== client.id) throw invalidGrant('The refresh token is invalid');
   if (current.revokedAt) throw invalidGrant('The refresh token has been revoked');
   if (current.expiresAt <= now) throw invalidGrant('The refresh token has expired');
-  if (current.rotatedAt) return replayWithinGrace(ctx, current);
 
   const scope = requestedScope === null ? current.scope : parseScope(requestedScope);
   const wider = scope.filter((s) => !current.scope.includes(s));
   if (wider.length > 0) throw invalidScope(`Scope exceeds the original grant: ${wider.join(' ')}`);
+  if (current.rotatedAt) return replayWithinGrace(ctx, client, current, scope);
 
   const session = await ctx.store.sessions.get(current.sessionId);
   if (!session || sessionExpiry(session, now)) {
@@ -38,19 +38,25 @@ export async function exchangeRefreshToken(
     throw invalidGrant('The sign-in session has ended');
   }
   const user = await requireActiveUser(ctx, current.userId);
-  const minted = await mintUserTokens(ctx, {
-    client,
-    user,
-    organizationId: current.organizationId,
-    session,
-    grantId: current.grantId,
-    grantScope: current.scope,
-    scope,
-    nonce: null,
-  });
+  // Only the successor's value is kept (sealed) for a replay within the grace window; sealing it
+  // runs alongside the signatures.
+  const successorValue = newSecret();
+  const [minted, sealed] = await Promise.all([
+    mintUserTokens(ctx, {
+      client,
+      user,
+      organizationId: current.organizationId,
+      session,
+      grantId: current.grantId,
+      grantScope: current.scope,
+      scope,
+      nonce: null,
+      refreshTokenValue: successorValue,
+    }),
+    seal({ refresh_token: successorValue } satisfies SealedSuccessor, ctx.sealingKey),
+  ]);
   const successor = minted.refreshToken;
   if (!successor) throw invalidGrant('The grant no longer allows refresh tokens');
-  const sealed = await seal(minted.response, ctx.sealingKey);
   // The session is in use: its idle timeout slides in the rotation's transaction (one commit).
   const idleExpiresAt = slidIdleExpiry(ctx, session, now);
   const slide = idleExpiresAt ? { sessionId: session.id, idleExpiresAt } : undefined;
@@ -59,12 +65,22 @@ export async function exchangeRefreshToken(
     // Another request rotated it between our read and our write: answer as it did, if in time.
     const latest = await ctx.store.refreshTokens.getByHash(current.tokenHash);
     if (!latest || latest.revokedAt || !latest.rotatedAt) throw invalidGrant('The refresh token is invalid');
-    return replayWithinGrace(ctx, latest);
+    return replayWithinGrace(ctx, client, latest, scope);
   }
   return minted.response;
 }
 
-async function replayWithinGrace(ctx: ServerContext, token: RefreshToken): Promise<TokenResponse> {
+/** What a rotated token keeps of its successor, sealed: the successor's value. */
+interface SealedSuccessor {
+  refresh_token: string;
+}
+
+async function replayWithinGrace(
+  ctx: ServerContext,
+  client: Client,
+  token: RefreshToken,
+  scope: readonly string[],
+): Promise<TokenResponse> {
   const now = ctx.config.now();
   const rotatedAt = token.rotatedAt as Date;
   const withinGrace = now.getTime() - rotatedAt.getTime() <= ctx.config.refreshGrace * 1000;
@@ -75,9 +91,10 @@ async function replayWithinGrace(ctx: ServerContext, token: RefreshToken): Promi
       throw invalidGrant('The refresh token has been revoked');
     }
     // The successor was sealed while the user was active; they may have been disabled since.
-    await requireActiveUser(ctx, token.userId);
+    const user = await requireActiveUser(ctx, token.userId);
+    let opened: SealedSuccessor | TokenResponse;
     try {
-      return await unseal<TokenResponse>(token.successorSealed, ctx.sealingKey);
+      opened = await unseal<SealedSuccessor | TokenResponse>(token.successorSealed, ctx.sealingKey);
     } catch (err) {
       if (!(err instanceof SealError)) throw err;
       ctx.logger.error(
@@ -86,6 +103,20 @@ async function replayWithinGrace(ctx: ServerContext, token: RefreshToken): Promi
       );
       throw invalidGrant('The refresh token has already been used');
     }
+    // Rotations by earlier versions sealed the whole response: it is answered as it was.
+    if ('access_token' in opened) return opened;
+    const minted = await mintUserTokens(ctx, {
+      client,
+      user,
+      organizationId: token.organizationId,
+      session,
+      grantId: token.grantId,
+      grantScope: token.scope,
+      scope,
+      nonce: null,
+      refreshTokenValue: opened.refresh_token,
+    });
+    return minted.response;
   }
   await ctx.store.grants.revoke(token.grantId, now);
   ctx.logger.warn(
