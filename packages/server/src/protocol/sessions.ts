@@ -26,7 +26,10 @@ export async function findLiveSession(
 }
 
 /** Why a session is over at `now`, if it is. */
-export function sessionExpiry(session: Session, now: Date): SessionEndReason | null {
+export function sessionExpiry(
+  session: Pick<Session, 'endedAt' | 'endReason' | 'absoluteExpiresAt' | 'idleExpiresAt'>,
+  now: Date,
+): SessionEndReason | null {
   if (session.endedAt) return session.endReason ?? 'logout';
   if (session.absoluteExpiresAt <= now) return 'absolute_timeout';
   if (session.idleExpiresAt <= now) return 'idle_timeout';
@@ -44,7 +47,11 @@ export async function touchSession(ctx: ServerContext, session: Session): Promis
  * The idle expiry a session in use at `now` slides to, or `null` when its last slide is recent
  * enough to skip the write.
  */
-export function slidIdleExpiry(ctx: ServerContext, session: Session, now: Date): Date | null {
+export function slidIdleExpiry(
+  ctx: ServerContext,
+  session: Pick<Session, 'lastActiveAt' | 'absoluteExpiresAt'>,
+  now: Date,
+): Date | null {
   if (now.getTime() - session.lastActiveAt.getTime() < touchEverySeconds * 1000) return null;
   return new Date(
     Math.min(now.getTime() + ctx.config.sessionIdleTimeout * 1000, session.absoluteExpiresAt.getTime()),

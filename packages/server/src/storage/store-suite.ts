@@ -804,6 +804,15 @@ export function describeStoreSuite(name: string, open: () => Promise<Store>): vo
           permissions: ['billing:read', 'docs:read', 'docs:write'],
         });
         expect(await store.roles.entitlements(user.id, elsewhere.id)).toEqual({ roles: [], permissions: [] });
+        expect(await store.roles.resolveEntitlements(['billing', 'member', 'billing'], org.id)).toEqual({
+          roles: ['billing', 'member'],
+          permissions: ['billing:read', 'docs:read', 'docs:write'],
+        });
+        expect(await store.roles.resolveEntitlements(['billing'], elsewhere.id)).toEqual({
+          roles: ['billing'],
+          permissions: ['billing:manage'],
+        });
+        expect(await store.roles.resolveEntitlements([], org.id)).toEqual({ roles: [], permissions: [] });
       });
     });
 
@@ -1067,6 +1076,44 @@ export function describeStoreSuite(name: string, open: () => Promise<Store>): vo
         const later = { sessionId: session.id, idleExpiresAt: at(9000) };
         expect(await store.refreshTokens.rotate(token.id, late, 'other', at(80), later)).toBe(false);
         expect(await store.sessions.get(session.id)).toEqual(slid);
+      });
+
+      it('reads a token with its session, user, organization and membership in one go', async () => {
+        const org = makeOrganization({ externalId: 'acme' });
+        await store.organizations.insert(org);
+        const { session, user, grant } = await signedIn();
+        await store.memberships.insert({
+          organizationId: org.id,
+          userId: user.id,
+          roles: ['admin', 'member'],
+          createdAt: at(0),
+          updatedAt: at(0),
+        });
+        const token = makeRefreshToken(grant, session.id, { organizationId: org.id });
+        await store.refreshTokens.insert(token);
+        const { clientIds: _apps, ...sessionFields } = session;
+        expect(await store.refreshTokens.getWithContext(token.tokenHash)).toEqual({
+          token,
+          session: sessionFields,
+          user,
+          organization: org,
+          membershipRoles: ['admin', 'member'],
+        });
+
+        // Without an organization, or once the membership is gone: no membership roles.
+        const plain = makeRefreshToken(grant, session.id);
+        await store.refreshTokens.insert(plain);
+        expect(await store.refreshTokens.getWithContext(plain.tokenHash)).toMatchObject({
+          token: plain,
+          organization: null,
+          membershipRoles: null,
+        });
+        await store.memberships.delete(org.id, user.id);
+        expect(await store.refreshTokens.getWithContext(token.tokenHash)).toMatchObject({
+          organization: org,
+          membershipRoles: null,
+        });
+        expect(await store.refreshTokens.getWithContext('unknown')).toBeNull();
       });
 
       it('two concurrent rotations of one token: exactly one succeeds (RFC 9700 §4.14.2)', async () => {

@@ -88,6 +88,11 @@ export interface RoleStore {
   deletePermission(name: string): Promise<boolean>;
   /** Role names and the union of their permissions for a user in an organization (what tokens carry). */
   entitlements(userId: string, organizationId: string): Promise<{ roles: string[]; permissions: string[] }>;
+  /** What `entitlements` gives for these membership role names in an organization. */
+  resolveEntitlements(
+    roleNames: readonly string[],
+    organizationId: string,
+  ): Promise<{ roles: string[]; permissions: string[] }>;
 }
 
 export interface SessionStore {
@@ -147,9 +152,23 @@ export interface CodeStore {
   consume(codeHash: string, now: Date): Promise<{ code: AuthorizationCode; replayed: boolean } | null>;
 }
 
+/** A refresh token read with what a refresh needs besides it (one query). */
+export interface RefreshTokenContext {
+  token: RefreshToken;
+  /** The token's sign-in session, without its list of apps; `null` once deleted. */
+  session: Omit<Session, 'clientIds'> | null;
+  user: User | null;
+  /** The token's organization; `null` without one or once deleted. */
+  organization: Organization | null;
+  /** The role names of the user's membership in that organization; `null` when not a member. */
+  membershipRoles: string[] | null;
+}
+
 export interface RefreshTokenStore {
   insert(token: RefreshToken): Promise<void>;
   getByHash(tokenHash: string): Promise<RefreshToken | null>;
+  /** The token by its hash, with its session, user, organization and membership. */
+  getWithContext(tokenHash: string): Promise<RefreshTokenContext | null>;
   /**
    * Compare-and-swap rotation: if `currentId` is neither rotated nor revoked, marks it rotated at
    * `now` with the sealed successor response and inserts `successor`, atomically. Returns `false`

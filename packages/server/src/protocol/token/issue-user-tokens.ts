@@ -1,6 +1,6 @@
 import type { ServerContext } from '../../context.ts';
 import { hashSecret, newId, newSecret } from '../../lib/ids.ts';
-import type { Client, RefreshToken, Session, User } from '../../storage/types.ts';
+import type { Client, Organization, RefreshToken, Session, User } from '../../storage/types.ts';
 import { invalidGrant } from '../errors.ts';
 import { mintAccessToken, mintIdToken } from '../tokens.ts';
 
@@ -32,7 +32,9 @@ export async function mintUserTokens(
     client: Client;
     user: User;
     organizationId: string | null;
-    session: Session;
+    /** The organization and the user's entitlements in it, when the caller has read them already. */
+    access?: OrganizationAccess;
+    session: Omit<Session, 'clientIds'>;
     grantId: string;
     /** Scope of the grant (what the refresh token keeps). */
     grantScope: readonly string[];
@@ -44,10 +46,8 @@ export async function mintUserTokens(
   },
 ): Promise<MintedUserTokens> {
   const { client, user, session, scope } = input;
-  const organization = input.organizationId ? await ctx.store.organizations.get(input.organizationId) : null;
-  const entitlements = organization
-    ? await ctx.store.roles.entitlements(user.id, organization.id)
-    : { roles: [], permissions: [] };
+  const { organization, entitlements } =
+    input.access ?? (await loadOrganizationAccess(ctx, user.id, input.organizationId));
   const access = await mintAccessToken(ctx, {
     client,
     user,
@@ -104,9 +104,34 @@ export async function mintUserTokens(
   return { response, refreshToken };
 }
 
+/** What a user's tokens say about their organization: the organization and their roles in it. */
+export interface OrganizationAccess {
+  organization: Organization | null;
+  entitlements: { roles: string[]; permissions: string[] };
+}
+
+const noEntitlements = { roles: [], permissions: [] };
+
+/** Reads the organization of a grant (gone: none) and the user's entitlements in it. */
+export async function loadOrganizationAccess(
+  ctx: ServerContext,
+  userId: string,
+  organizationId: string | null,
+): Promise<OrganizationAccess> {
+  const organization = organizationId ? await ctx.store.organizations.get(organizationId) : null;
+  const entitlements = organization
+    ? await ctx.store.roles.entitlements(userId, organization.id)
+    : noEntitlements;
+  return { organization, entitlements };
+}
+
 /** Loads the user behind a grant; a deleted or disabled user ends the grant's usefulness. */
 export async function requireActiveUser(ctx: ServerContext, userId: string): Promise<User> {
-  const user = await ctx.store.users.get(userId);
+  return activeUser(await ctx.store.users.get(userId));
+}
+
+/** The user of a grant as read; a deleted or disabled one is `invalid_grant`. */
+export function activeUser(user: User | null): User {
   if (!user || user.disabled) throw invalidGrant('The user of this grant is no longer active');
   return user;
 }

@@ -10,7 +10,7 @@ import type { Client, RefreshToken } from '../../storage/types.ts';
 import { invalidGrant, invalidScope } from '../errors.ts';
 import { optionalParam, parseScope, type RawParams, requiredParam } from '../params.ts';
 import { sessionExpiry, slidIdleExpiry } from '../sessions.ts';
-import { mintUserTokens, requireActiveUser, type TokenResponse } from './issue-user-tokens.ts';
+import { activeUser, mintUserTokens, requireActiveUser, type TokenResponse } from './issue-user-tokens.ts';
 
 /** Exchanges a refresh token, rotating it. @see https://www.rfc-editor.org/rfc/rfc6749#section-6 */
 export async function exchangeRefreshToken(
@@ -22,8 +22,10 @@ export async function exchangeRefreshToken(
   const requestedScope = optionalParam(params, 'scope', 1000);
   const now = ctx.config.now();
 
-  const current = await ctx.store.refreshTokens.getByHash(hashSecret(presented));
-  if (!current || current.clientId !== client.id) throw invalidGrant('The refresh token is invalid');
+  // The token, its session, user, organization and membership come in one read.
+  const found = await ctx.store.refreshTokens.getWithContext(hashSecret(presented));
+  if (!found || found.token.clientId !== client.id) throw invalidGrant('The refresh token is invalid');
+  const current = found.token;
   if (current.revokedAt) throw invalidGrant('The refresh token has been revoked');
   if (current.expiresAt <= now) throw invalidGrant('The refresh token has expired');
 
@@ -32,12 +34,16 @@ export async function exchangeRefreshToken(
   if (wider.length > 0) throw invalidScope(`Scope exceeds the original grant: ${wider.join(' ')}`);
   if (current.rotatedAt) return replayWithinGrace(ctx, client, current, scope);
 
-  const session = await ctx.store.sessions.get(current.sessionId);
+  const { session, organization, membershipRoles } = found;
   if (!session || sessionExpiry(session, now)) {
     await ctx.store.grants.revoke(current.grantId, now);
     throw invalidGrant('The sign-in session has ended');
   }
-  const user = await requireActiveUser(ctx, current.userId);
+  const user = activeUser(found.user);
+  const entitlements =
+    organization && membershipRoles
+      ? await ctx.store.roles.resolveEntitlements(membershipRoles, organization.id)
+      : { roles: [], permissions: [] };
   // Only the successor's value is kept (sealed) for a replay within the grace window; sealing it
   // runs alongside the signatures.
   const successorValue = newSecret();
@@ -46,6 +52,7 @@ export async function exchangeRefreshToken(
       client,
       user,
       organizationId: current.organizationId,
+      access: { organization, entitlements },
       session,
       grantId: current.grantId,
       grantScope: current.scope,

@@ -1,4 +1,12 @@
-import { type Expression, type ExpressionBuilder, type Kysely, Migrator, type SqlBool, sql } from 'kysely';
+import {
+  type Expression,
+  type ExpressionBuilder,
+  type Kysely,
+  Migrator,
+  type Selectable,
+  type SqlBool,
+  sql,
+} from 'kysely';
 import { newId } from '../../lib/ids.ts';
 import {
   type AuditStore,
@@ -13,6 +21,7 @@ import {
   type OrganizationStore,
   type PageRequest,
   type RateLimitStore,
+  type RefreshTokenContext,
   type RefreshTokenStore,
   type RoleStore,
   type SessionStore,
@@ -77,7 +86,13 @@ import {
   userFromRow,
   userToRow,
 } from './rows.ts';
-import type { Database } from './schema.ts';
+import type {
+  Database,
+  OrganizationsTable,
+  RefreshTokensTable,
+  SessionsTable,
+  UsersTable,
+} from './schema.ts';
 import { translateUniqueViolation, type UniqueField } from './unique-violation.ts';
 
 type Db = Kysely<Database>;
@@ -90,9 +105,84 @@ const sealedSuccessorRetentionMs = 5 * 60 * 1000;
 /** Finished back-channel deliveries are kept this long, for operators. */
 const deliveryRetentionMs = 7 * 24 * 60 * 60 * 1000;
 
+/** Every column of a table, checked against its schema type so that none is forgotten. */
+function columnsOf<T>(columns: Record<keyof T & string, true>): Array<keyof T & string> {
+  return Object.keys(columns) as Array<keyof T & string>;
+}
+
+const sessionColumns = columnsOf<SessionsTable>({
+  id: true,
+  token_hash: true,
+  user_id: true,
+  organization_id: true,
+  auth_time: true,
+  amr: true,
+  user_agent: true,
+  ip_address: true,
+  created_at: true,
+  last_active_at: true,
+  idle_expires_at: true,
+  absolute_expires_at: true,
+  ended_at: true,
+  end_reason: true,
+});
+const userColumns = columnsOf<UsersTable>({
+  id: true,
+  email: true,
+  email_verified: true,
+  name: true,
+  given_name: true,
+  family_name: true,
+  password_hash: true,
+  external_id: true,
+  disabled: true,
+  metadata: true,
+  created_at: true,
+  updated_at: true,
+});
+const organizationColumns = columnsOf<OrganizationsTable>({
+  id: true,
+  name: true,
+  external_id: true,
+  metadata: true,
+  created_at: true,
+  updated_at: true,
+});
+
+/** `alias.column AS alias__column` for each column: joined tables share column names. */
+function prefixedColumns(alias: string, columns: readonly string[]) {
+  return columns.map((column) => sql`${sql.ref(`${alias}.${column}`)}`.as(`${alias}__${column}`));
+}
+
+/** The row of one joined table out of a prefixed result row; `null` when the join found none. */
+function unprefixed<T>(row: Record<string, unknown>, alias: string, columns: readonly string[]): T | null {
+  if (row[`${alias}__id`] === null || row[`${alias}__id`] === undefined) return null;
+  const out: Record<string, unknown> = {};
+  for (const column of columns) out[column] = row[`${alias}__${column}`];
+  return out as T;
+}
+
 // The queries of every token request, compiled once (see query-template.ts); the rest of the store
 // builds its queries per call.
 const hot = {
+  refreshTokenWithContext: queryTemplate((db, p: { tokenHash: string }) =>
+    db
+      .selectFrom('refresh_tokens as t')
+      .leftJoin('sessions as s', 's.id', 't.session_id')
+      .leftJoin('users as u', 'u.id', 't.user_id')
+      .leftJoin('organizations as o', 'o.id', 't.organization_id')
+      .leftJoin('memberships as m', (join) =>
+        join.onRef('m.organization_id', '=', 't.organization_id').onRef('m.user_id', '=', 't.user_id'),
+      )
+      .selectAll('t')
+      .select([
+        ...prefixedColumns('s', sessionColumns),
+        ...prefixedColumns('u', userColumns),
+        ...prefixedColumns('o', organizationColumns),
+        'm.roles as m__roles',
+      ])
+      .where('t.token_hash', '=', p.tokenHash),
+  ),
   client: queryTemplate((db, p: { id: string }) =>
     db.selectFrom('clients').selectAll().where('id', '=', p.id),
   ),
@@ -931,7 +1021,14 @@ class SqlRoleStore implements RoleStore {
     organizationId: string,
   ): Promise<{ roles: string[]; permissions: string[] }> {
     const [membership] = (await hot.membershipRoles.run(this.#db, { organizationId, userId })).rows;
-    const names = [...new Set<string>(membership ? JSON.parse(membership.roles) : [])];
+    return this.resolveEntitlements(membership ? JSON.parse(membership.roles) : [], organizationId);
+  }
+
+  async resolveEntitlements(
+    roleNames: readonly string[],
+    organizationId: string,
+  ): Promise<{ roles: string[]; permissions: string[] }> {
+    const names = [...new Set(roleNames)];
     if (names.length === 0) return { roles: [], permissions: [] };
 
     const rows = await this.#db
@@ -1333,6 +1430,28 @@ class SqlRefreshTokenStore implements RefreshTokenStore {
   async getByHash(tokenHash: string): Promise<RefreshToken | null> {
     const [row] = (await hot.refreshToken.run(this.#db, { tokenHash })).rows;
     return row ? refreshTokenFromRow(row) : null;
+  }
+
+  async getWithContext(tokenHash: string): Promise<RefreshTokenContext | null> {
+    const [found] = (await hot.refreshTokenWithContext.run(this.#db, { tokenHash })).rows;
+    if (!found) return null;
+    const row = found as unknown as Record<string, unknown>;
+    const sessionRow = unprefixed<Selectable<SessionsTable>>(row, 's', sessionColumns);
+    const userRow = unprefixed<Selectable<UsersTable>>(row, 'u', userColumns);
+    const organizationRow = unprefixed<Selectable<OrganizationsTable>>(row, 'o', organizationColumns);
+    const roles = row['m__roles'];
+    let session: Omit<Session, 'clientIds'> | null = null;
+    if (sessionRow) {
+      const { clientIds: _notRead, ...rest } = sessionFromRow(sessionRow, []);
+      session = rest;
+    }
+    return {
+      token: refreshTokenFromRow(found as Selectable<RefreshTokensTable>),
+      session,
+      user: userRow ? userFromRow(userRow) : null,
+      organization: organizationRow ? organizationFromRow(organizationRow) : null,
+      membershipRoles: typeof roles === 'string' ? (JSON.parse(roles) as string[]) : null,
+    };
   }
 
   async rotate(

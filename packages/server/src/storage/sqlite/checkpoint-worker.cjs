@@ -12,7 +12,7 @@ const checkpoint = () => {
   } catch (error) {
     parentPort.postMessage({
       type: 'error',
-      message: String(error && error.message ? error.message : error),
+      message: error instanceof Error ? error.message : String(error),
     });
   }
 };
