@@ -113,6 +113,7 @@ export async function createServerContext(
     passwords: new PasswordHasher({ concurrency: config.passwordHashConcurrency }),
     logger: options.logger,
     sealingKey: deriveKey(config.secret, 'sealed-responses'),
+    refreshSuccessorKey: deriveKey(config.secret, 'refresh-successors'),
     csrfKey: deriveKey(config.secret, 'csrf'),
     logoutDeliveryWakeup: new Wakeup(),
     sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),

@@ -12,8 +12,10 @@ export interface ServerContext {
   readonly keys: KeyRing;
   readonly passwords: PasswordHasher;
   readonly logger: Logger;
-  /** Seals successor token responses kept for the refresh grace window. */
+  /** Opens successor responses sealed by earlier versions for the refresh grace window. */
   readonly sealingKey: Uint8Array;
+  /** Derives a rotated refresh token's successor from it (HMAC), so a replay gets the same one. */
+  readonly refreshSuccessorKey: Uint8Array;
   /** Signs CSRF tokens of the hosted forms. */
   readonly csrfKey: Uint8Array;
   /** Wakes the back-channel logout worker when a session ends, so notices go out at once. */

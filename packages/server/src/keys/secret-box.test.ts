@@ -39,12 +39,13 @@ describe('deriveKey', () => {
     const keys = [
       deriveKey(secret, 'signing-keys'),
       deriveKey(secret, 'sealed-responses'),
+      deriveKey(secret, 'refresh-successors'),
       deriveKey(secret, 'csrf'),
       deriveKey(secret, 'cookies'),
       deriveKey(`${secret}!`, 'signing-keys'),
     ].map((key) => Buffer.from(key).toString('hex'));
     expect(new Set(keys).size).toBe(keys.length);
-    expect(Buffer.from(deriveKey(secret, 'csrf')).toString('hex')).toBe(keys[2]);
+    expect(Buffer.from(deriveKey(secret, 'csrf')).toString('hex')).toBe(keys[3]);
   });
 
   it('refuses an empty secret', () => {

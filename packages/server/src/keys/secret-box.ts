@@ -8,7 +8,7 @@ import { hkdfSync } from 'node:crypto';
 import { CompactEncrypt, compactDecrypt } from 'jose';
 
 /** What a derived key is used for; each purpose gets an independent key. */
-export type SecretPurpose = 'signing-keys' | 'sealed-responses' | 'csrf' | 'cookies';
+export type SecretPurpose = 'signing-keys' | 'sealed-responses' | 'refresh-successors' | 'csrf' | 'cookies';
 
 const salt = 'sesame/v1';
 const keyLength = 32;

@@ -1067,7 +1067,12 @@ export function describeStoreSuite(name: string, open: () => Promise<Store>): vo
         await store.refreshTokens.insert(token);
         const successor = makeRefreshToken(grant, session.id, { createdAt: at(70) });
         const slide = { sessionId: session.id, idleExpiresAt: at(5000) };
-        expect(await store.refreshTokens.rotate(token.id, successor, 'sealed', at(70), slide)).toBe(true);
+        expect(await store.refreshTokens.rotate(token.id, successor, null, at(70), slide)).toBe(true);
+        expect(await store.refreshTokens.getByHash(token.tokenHash)).toEqual({
+          ...token,
+          rotatedAt: at(70),
+          successorSealed: null,
+        });
         const slid = await store.sessions.get(session.id);
         expect(slid?.lastActiveAt).toEqual(at(70));
         expect(slid?.idleExpiresAt).toEqual(at(5000));

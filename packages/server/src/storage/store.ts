@@ -171,14 +171,14 @@ export interface RefreshTokenStore {
   getWithContext(tokenHash: string): Promise<RefreshTokenContext | null>;
   /**
    * Compare-and-swap rotation: if `currentId` is neither rotated nor revoked, marks it rotated at
-   * `now` with the sealed successor response and inserts `successor`, atomically. Returns `false`
+   * `now` (keeping `successorSealed`, if any) and inserts `successor`, atomically. Returns `false`
    * (and writes nothing) when another request rotated or revoked it first. With `slide`, the
    * session's idle timeout slides in the same transaction (last active at `now`).
    */
   rotate(
     currentId: string,
     successor: RefreshToken,
-    successorSealed: string,
+    successorSealed: string | null,
     now: Date,
     slide?: { sessionId: string; idleExpiresAt: Date },
   ): Promise<boolean>;

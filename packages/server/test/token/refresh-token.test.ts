@@ -1,6 +1,6 @@
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seal } from '../../src/keys/secret-box.ts';
+import { deriveKey, seal } from '../../src/keys/secret-box.ts';
 import { hashSecret, newId } from '../../src/lib/ids.ts';
 import { endSession } from '../../src/protocol/sessions.ts';
 import {
@@ -175,6 +175,22 @@ describe('refresh_token: rotation (RFC 6749 §6, RFC 9700 §4.14.2)', () => {
     const res = await refresh(refreshToken);
     expect(res.status).toBe(200);
     expect(res.body).toEqual(legacy);
+  });
+
+  it('a replay after the server secret changed is invalid_grant, not a successor that does not exist', async () => {
+    const { refreshToken } = await signedIn();
+    expect((await refresh(refreshToken)).status).toBe(200);
+    const ctx = server.ctx as { refreshSuccessorKey: Uint8Array };
+    const original = ctx.refreshSuccessorKey;
+    ctx.refreshSuccessorKey = deriveKey('another server secret', 'refresh-successors');
+    try {
+      const again = await refresh(refreshToken);
+      expect(again.status).toBe(400);
+      expect(again.body['error']).toBe('invalid_grant');
+      expect(server.logs.some((line) => line.includes('refresh successor not found'))).toBe(true);
+    } finally {
+      ctx.refreshSuccessorKey = original;
+    }
   });
 
   it('a replay within the grace window may narrow the scope, but not widen it', async () => {

@@ -266,7 +266,7 @@ const hot = {
   insertRefreshToken: queryTemplate((db, row: ReturnType<typeof refreshTokenToRow>) =>
     db.insertInto('refresh_tokens').values(row),
   ),
-  markRotated: queryTemplate((db, p: { id: string; now: number; successorSealed: string }) =>
+  markRotated: queryTemplate((db, p: { id: string; now: number; successorSealed: string | null }) =>
     db
       .updateTable('refresh_tokens')
       .set({ rotated_at: p.now, successor_sealed: p.successorSealed })
@@ -1457,7 +1457,7 @@ class SqlRefreshTokenStore implements RefreshTokenStore {
   async rotate(
     currentId: string,
     successor: RefreshToken,
-    successorSealed: string,
+    successorSealed: string | null,
     now: Date,
     slide?: { sessionId: string; idleExpiresAt: Date },
   ): Promise<boolean> {
