@@ -149,17 +149,65 @@ const organizationColumns = columnsOf<OrganizationsTable>({
   updated_at: true,
 });
 
-/** `alias.column AS alias__column` for each column: joined tables share column names. */
-function prefixedColumns(alias: string, columns: readonly string[]) {
-  return columns.map((column) => sql`${sql.ref(`${alias}.${column}`)}`.as(`${alias}__${column}`));
+/** A joined table's columns, selected as `alias__column` since joined tables share column names. */
+interface Prefixed {
+  alias: string;
+  /** [column, its name in the result row] */
+  names: ReadonlyArray<readonly [string, string]>;
+}
+
+function prefixed(alias: string, columns: readonly string[]): Prefixed {
+  return { alias, names: columns.map((column) => [column, `${alias}__${column}`] as const) };
+}
+
+function prefixedColumns({ alias, names }: Prefixed) {
+  return names.map(([column, as]) => sql`${sql.ref(`${alias}.${column}`)}`.as(as));
 }
 
 /** The row of one joined table out of a prefixed result row; `null` when the join found none. */
-function unprefixed<T>(row: Record<string, unknown>, alias: string, columns: readonly string[]): T | null {
-  if (row[`${alias}__id`] === null || row[`${alias}__id`] === undefined) return null;
+function unprefixed<T>(row: Record<string, unknown>, { names }: Prefixed): T | null {
   const out: Record<string, unknown> = {};
-  for (const column of columns) out[column] = row[`${alias}__${column}`];
-  return out as T;
+  for (const [column, as] of names) out[column] = row[as];
+  return out['id'] === null || out['id'] === undefined ? null : (out as T);
+}
+
+const joinedSession = prefixed('s', sessionColumns);
+const joinedUser = prefixed('u', userColumns);
+const joinedOrganization = prefixed('o', organizationColumns);
+
+/** Role lists up to this long get a compiled query per length; longer ones are built each time. */
+const maxTemplatedRoleNames = 16;
+const rolesNamedTemplates = new Map<number, ReturnType<typeof buildRolesNamedTemplate>>();
+
+function buildRolesNamedTemplate(count: number) {
+  return queryTemplate((db, p: Record<string, string>) =>
+    db
+      .selectFrom('roles')
+      .leftJoin('role_permissions', 'role_permissions.role_id', 'roles.id')
+      .select(['roles.id', 'roles.name', 'roles.organization_id', 'role_permissions.permission_name'])
+      .where(
+        'roles.name',
+        'in',
+        Array.from({ length: count }, (_, i) => p[`name${i}`] as string),
+      )
+      .where((eb) =>
+        eb.or([
+          eb('roles.organization_id', '=', p['organizationId'] as string),
+          eb('roles.organization_id', 'is', null),
+        ]),
+      ),
+  );
+}
+
+/** The roles (of an organization, or environment-wide) with any of `count` names, with their permissions. */
+function rolesNamedTemplate(count: number) {
+  if (count > maxTemplatedRoleNames) return buildRolesNamedTemplate(count);
+  let template = rolesNamedTemplates.get(count);
+  if (!template) {
+    template = buildRolesNamedTemplate(count);
+    rolesNamedTemplates.set(count, template);
+  }
+  return template;
 }
 
 // The queries of every token request, compiled once (see query-template.ts); the rest of the store
@@ -176,9 +224,9 @@ const hot = {
       )
       .selectAll('t')
       .select([
-        ...prefixedColumns('s', sessionColumns),
-        ...prefixedColumns('u', userColumns),
-        ...prefixedColumns('o', organizationColumns),
+        ...prefixedColumns(joinedSession),
+        ...prefixedColumns(joinedUser),
+        ...prefixedColumns(joinedOrganization),
         'm.roles as m__roles',
       ])
       .where('t.token_hash', '=', p.tokenHash),
@@ -1031,15 +1079,10 @@ class SqlRoleStore implements RoleStore {
     const names = [...new Set(roleNames)];
     if (names.length === 0) return { roles: [], permissions: [] };
 
-    const rows = await this.#db
-      .selectFrom('roles')
-      .leftJoin('role_permissions', 'role_permissions.role_id', 'roles.id')
-      .select(['roles.id', 'roles.name', 'roles.organization_id', 'role_permissions.permission_name'])
-      .where('roles.name', 'in', names)
-      .where((eb) =>
-        eb.or([eb('roles.organization_id', '=', organizationId), eb('roles.organization_id', 'is', null)]),
-      )
-      .execute();
+    const { rows } = await rolesNamedTemplate(names.length).run(this.#db, {
+      organizationId,
+      ...Object.fromEntries(names.map((name, i) => [`name${i}`, name])),
+    });
     const resolved = new Map<string, string>();
     for (const row of rows) {
       if (!resolved.has(row.name) || row.organization_id !== null) resolved.set(row.name, row.id);
@@ -1436,9 +1479,9 @@ class SqlRefreshTokenStore implements RefreshTokenStore {
     const [found] = (await hot.refreshTokenWithContext.run(this.#db, { tokenHash })).rows;
     if (!found) return null;
     const row = found as unknown as Record<string, unknown>;
-    const sessionRow = unprefixed<Selectable<SessionsTable>>(row, 's', sessionColumns);
-    const userRow = unprefixed<Selectable<UsersTable>>(row, 'u', userColumns);
-    const organizationRow = unprefixed<Selectable<OrganizationsTable>>(row, 'o', organizationColumns);
+    const sessionRow = unprefixed<Selectable<SessionsTable>>(row, joinedSession);
+    const userRow = unprefixed<Selectable<UsersTable>>(row, joinedUser);
+    const organizationRow = unprefixed<Selectable<OrganizationsTable>>(row, joinedOrganization);
     const roles = row['m__roles'];
     let session: Omit<Session, 'clientIds'> | null = null;
     if (sessionRow) {
