@@ -21,9 +21,10 @@ interface Compiled {
  * a token request; the SQL text and its placeholders never change between calls, only the values.
  *
  * `build` receives the parameters as stand-ins and must use each one as a plain value (a column
- * value, a comparison operand), never to decide the query's shape: no `in` lists, no branches on
- * a value, no `undefined` to leave a column out. The first run fixes the parameter names; every
- * run must pass the same names.
+ * value, a comparison operand), never to decide the query's shape: no array parameter spread into
+ * an `in` list (a list of separate parameters, fixed in length, is fine), no branches on a value,
+ * no `undefined` to leave a column out. The first run fixes the parameter names; every run must
+ * pass the same names.
  */
 export class QueryTemplate<P extends Record<string, unknown>, R> {
   readonly #build: (db: Db, params: P) => Compilable<R>;
