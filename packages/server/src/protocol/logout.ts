@@ -1,7 +1,9 @@
 // Enforces (OIDC RP-Initiated Logout 1.0 §2–§3): a valid id_token_hint (signature checked,
 // expiry not) whose sid is this browser's session ends it without asking; otherwise the person
 // confirms first (logout CSRF); post_logout_redirect_uri is honoured only when registered for
-// the app the hint (or client_id) names, and never otherwise redirected to.
+// the app the hint (or client_id) names, and never otherwise redirected to. One that comes with
+// no way to tell the app (no valid hint, no client_id) does not stop the sign-out: the person
+// signs out and stays on the signed-out page, told why.
 import { type JWTPayload, errors as joseErrors } from 'jose';
 import type { ServerContext } from '../context.ts';
 import type { Client, Session } from '../storage/types.ts';
@@ -13,14 +15,17 @@ import { endSession } from './sessions.ts';
 export interface LogoutRequest {
   hint: JWTPayload | null;
   client: Client | null;
+  /** Registered for `client`: where to go afterwards. */
   postLogoutRedirectUri: string | null;
+  /** Sent without an app to check it against: never redirected to (§3), kept to say why. */
+  unverifiedRedirectUri: string | null;
   state: string | null;
 }
 
 /** What the logout endpoint does next. */
 export type LogoutOutcome =
   | { kind: 'redirect'; location: string; ended: Session | null }
-  | { kind: 'signed-out'; ended: Session | null }
+  | { kind: 'signed-out'; ended: Session | null; unverifiedRedirect: boolean }
   | { kind: 'confirm'; request: LogoutRequest };
 
 /**
@@ -55,13 +60,14 @@ export async function parseLogoutRequest(ctx: ServerContext, params: RawParams):
   const appId = clientId ?? audiences[0] ?? null;
   const client = appId ? await ctx.store.clients.get(appId) : null;
   if (clientId !== null && !client) throw invalidRequest('The client_id is not registered');
-  if (postLogoutRedirectUri !== null) {
-    if (!client) throw invalidRequest('post_logout_redirect_uri needs an id_token_hint or a client_id');
-    if (!client.postLogoutRedirectUris.includes(postLogoutRedirectUri)) {
-      throw invalidRequest('post_logout_redirect_uri is not registered for this client');
-    }
+  if (postLogoutRedirectUri !== null && !client) {
+    ctx.logger.info('logout: post_logout_redirect_uri without id_token_hint or client_id, not redirecting');
+    return { hint, client, postLogoutRedirectUri: null, unverifiedRedirectUri: postLogoutRedirectUri, state };
   }
-  return { hint, client, postLogoutRedirectUri, state };
+  if (postLogoutRedirectUri !== null && !client?.postLogoutRedirectUris.includes(postLogoutRedirectUri)) {
+    throw invalidRequest('post_logout_redirect_uri is not registered for this client');
+  }
+  return { hint, client, postLogoutRedirectUri, unverifiedRedirectUri: null, state };
 }
 
 /**
@@ -81,7 +87,7 @@ export async function performLogout(
     if (request.state !== null) url.searchParams.set('state', request.state);
     return { kind: 'redirect', location: url.toString(), ended };
   }
-  return { kind: 'signed-out', ended };
+  return { kind: 'signed-out', ended, unverifiedRedirect: request.unverifiedRedirectUri !== null };
 }
 
 export { OAuthError };

@@ -236,6 +236,27 @@ describe('@scalekit-sdk/node 2.11 against Sesame', () => {
     expect(await page.text()).toContain('name="password"');
   });
 
+  it('getLogoutUrl without idTokenHint: the person confirms and is signed out, with no redirect (RP-Initiated Logout §3)', async () => {
+    const agent = new Agent();
+    const { result } = await signInWithSdk(agent);
+    const page = await agent.fetch(
+      scalekit.getLogoutUrl({ postLogoutRedirectUri: server.web.postLogoutRedirectUri, state: 'bye' }),
+    );
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    const field = (name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1] ?? '';
+    const res = await agent.post(`${server.url}/oidc/logout`, {
+      post_logout_redirect_uri: field('post_logout_redirect_uri'),
+      state: field('state'),
+      csrf_token: field('csrf_token'),
+      confirm: 'yes',
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('location')).toBeNull();
+    expect(await res.text()).toContain('You are signed out');
+    await expect(scalekit.refreshAccessToken(result.refreshToken)).rejects.toThrow(/Failed to refresh token/);
+  });
+
   it('an ENV_URL with a trailing slash still works: // paths are tolerated (spec: issuer)', async () => {
     const slashed = new ScalekitClient(`${server.url}/`, server.web.id, server.web.secret ?? '');
     expect(slashed.getAuthorizationUrl(server.web.redirectUri)).toContain('//oauth/authorize?');

@@ -244,14 +244,41 @@ describe('logout requests that are refused (§2: post_logout_redirect_uri MUST b
     await expectSessionIntact(browser);
   });
 
-  it('post_logout_redirect_uri without id_token_hint or client_id gets 400 (no app to check it against)', async () => {
+  it('post_logout_redirect_uri without id_token_hint or client_id: asked, signed out, never redirected (§3: no app to check it against)', async () => {
     const browser = await signedInBrowser();
-    const res = await browser.agent.fetch(
-      logoutUrl({ post_logout_redirect_uri: server.web.postLogoutRedirectUri }),
+    const page = await browser.agent.fetch(
+      logoutUrl({ post_logout_redirect_uri: server.web.postLogoutRedirectUri, state: 'lost' }),
     );
-    expect(res.status).toBe(400);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('Sign out');
+    await expectSessionIntact(browser);
+    const res = await browser.agent.post(`${server.url}/oidc/logout`, {
+      post_logout_redirect_uri: formField(html, 'post_logout_redirect_uri'),
+      state: formField(html, 'state'),
+      csrf_token: formField(html, 'csrf_token'),
+      confirm: 'yes',
+    });
+    expect(res.status).toBe(200);
     expect(res.headers.get('location')).toBeNull();
-    expect(await res.text()).toContain('invalid_request');
+    const signedOut = await res.text();
+    expect(signedOut).toContain('You are signed out');
+    expect(signedOut).toContain('did not identify itself');
+    expect(sessionCookieCleared(res)).toBe(true);
+    expect(await sessionLive(browser.sid)).toBe(false);
+  });
+
+  it('the same with a tampered id_token_hint: the hint names no app, so no redirect either', async () => {
+    const browser = await signedInBrowser();
+    const [header, payload] = browser.idToken.split('.');
+    const page = await browser.agent.fetch(
+      logoutUrl({
+        id_token_hint: `${header}.${payload}.AAAA`,
+        post_logout_redirect_uri: server.web.postLogoutRedirectUri,
+      }),
+    );
+    expect(page.status).toBe(200);
+    expect(page.headers.get('location')).toBeNull();
     await expectSessionIntact(browser);
   });
 

@@ -71,7 +71,7 @@ export function logoutRoutes(app: Hono<AppEnv>, chrome: PageChrome): void {
     clearSessionCookie(c);
     c.header('Cache-Control', 'no-store');
     if (outcome.kind === 'redirect') return c.redirect(outcome.location, 303);
-    return sendPage(c, 200, renderSignedOutPage, {}, chrome);
+    return sendPage(c, 200, renderSignedOutPage, { appUnidentified: outcome.unverifiedRedirect }, chrome);
   };
 
   const confirmPage = async (c: Ctx, request: LogoutRequest, status: 200 | 403) => {
@@ -80,8 +80,8 @@ export function logoutRoutes(app: Hono<AppEnv>, chrome: PageChrome): void {
     const user = session ? await ctx.store.users.get(session.userId) : null;
     const hiddenFields: Record<string, string> = {};
     if (request.client) hiddenFields['client_id'] = request.client.id;
-    if (request.postLogoutRedirectUri)
-      hiddenFields['post_logout_redirect_uri'] = request.postLogoutRedirectUri;
+    const redirectUri = request.postLogoutRedirectUri ?? request.unverifiedRedirectUri;
+    if (redirectUri) hiddenFields['post_logout_redirect_uri'] = redirectUri;
     if (request.state !== null) hiddenFields['state'] = request.state;
     return sendPage(
       c,

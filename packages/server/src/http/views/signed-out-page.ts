@@ -7,6 +7,8 @@ import { renderStatusIcon } from './status-icon.ts';
 export interface SignedOutPageInput {
   branding: Branding;
   stylesheetHref: string;
+  /** The app asked to be returned to, but did not say which app it is (no ID token, no client_id). */
+  appUnidentified?: boolean;
 }
 
 /**
@@ -16,7 +18,12 @@ export interface SignedOutPageInput {
 export function renderSignedOutPage(input: SignedOutPageInput): string {
   const body = html`${renderStatusIcon('signed-out')}
 <h1 class="heading-gap">You are signed out</h1>
-<p class="text">You can close this window.</p>`;
+<p class="text">You can close this window.</p>
+${
+  input.appUnidentified
+    ? html`<p class="text">The app that sent you here did not identify itself, so Sesame cannot send you back to it.</p>`
+    : ''
+}`;
   return renderPage({
     branding: input.branding,
     title: 'Signed out',

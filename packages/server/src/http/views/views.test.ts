@@ -426,6 +426,10 @@ describe('status pages', () => {
     const page = renderSignedOutPage(base);
     expect(page).toContain('You are signed out</h1>');
     expect(page).toContain('You can close this window.');
+    expect(page).not.toContain('did not identify itself');
+    expect(renderSignedOutPage({ ...base, appUnidentified: true })).toContain(
+      'The app that sent you here did not identify itself, so Sesame cannot send you back to it.',
+    );
   });
 
   it('renders the error page with its code and optional action', () => {
