@@ -114,7 +114,7 @@ describe('hosted sign-in in a browser', () => {
   it('Cancel returns access_denied to the app, whose Try again leads back to sign-in (RFC 6749 §4.1.2.1)', async () => {
     await page.goto(`${appA.url}/login`);
     await expectSignInPage(page, server);
-    await page.getByRole('link', { name: 'Cancel' }).click();
+    await page.getByRole('button', { name: 'Cancel' }).click();
     await page.getByRole('heading', { name: 'Sign-in failed: access_denied' }).waitFor();
     expect(new URL(page.url()).origin).toBe(appA.url);
     expect(new URL(page.url()).searchParams.get('error')).toBe('access_denied');
@@ -136,7 +136,7 @@ describe('hosted sign-in in a browser', () => {
       await page.keyboard.press('Tab');
       stops.push(await focusedElement(page));
     }
-    expect(stops).toEqual(['input[name=email]', 'input[name=password]', 'button:Sign in', 'a:Cancel']);
+    expect(stops).toEqual(['input[name=email]', 'input[name=password]', 'button:Sign in', 'button:Cancel']);
 
     // And the keyboard alone signs in: type, Tab, type, Enter.
     await page.keyboard.press('Shift+Tab');

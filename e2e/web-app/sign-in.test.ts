@@ -98,7 +98,7 @@ describe('the seed’s sign-in with the example web app (Steps 1 and 2)', () => 
     await page.getByRole('link', { name: 'Sign in', exact: true }).click();
     await expectSignInPage(page, server);
     const before = tokenRequests(server);
-    await page.getByRole('link', { name: 'Cancel' }).click();
+    await page.getByRole('button', { name: 'Cancel' }).click();
 
     await expectErrorPage(page, 'Sign-in was cancelled.', 'access_denied');
     expect(new URL(page.url()).pathname).toBe('/auth/callback');

@@ -38,10 +38,11 @@ export function clearSessionCookie(c: Ctx): void {
  */
 export function issueCsrfToken(c: Ctx, purpose: string): string {
   const name = cookieName(c, 'csrf');
-  let secret = getCookie(c, name);
+  let secret = c.get('csrfSecret') ?? getCookie(c, name);
   if (!secret || !/^[A-Za-z0-9_-]{43}$/.test(secret)) {
     secret = randomBytes(32).toString('base64url');
     setCookie(c, name, secret, cookieOptions(c));
+    c.set('csrfSecret', secret);
   }
   return csrfMac(c, secret, purpose);
 }

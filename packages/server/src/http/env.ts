@@ -8,5 +8,7 @@ export interface AppEnv {
     clientAddress: string | null;
     /** Set by a route when the script on its page needs a CSP nonce. */
     scriptNonce: string | undefined;
+    /** The CSRF cookie value set by this response, so that every form of one page shares it. */
+    csrfSecret: string | undefined;
   };
 }

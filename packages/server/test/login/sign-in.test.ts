@@ -68,7 +68,7 @@ describe('the hosted sign-in page (spec: Hosted login pages)', () => {
     expect(location.toString()).not.toContain(encodeURIComponent(server.web.redirectUri));
   });
 
-  it('has labelled Email and Password fields, a Sign in button, a Cancel link and a sign-up link', async () => {
+  it('has labelled Email and Password fields, a Sign in button, a Cancel button and a sign-up link', async () => {
     const agent = new Agent();
     const { res, html } = await openHostedPage(agent, server, webParams());
     expect(res.status).toBe(200);
@@ -78,7 +78,10 @@ describe('the hosted sign-in page (spec: Hosted login pages)', () => {
     expect(html).toMatch(/<label class="label" for="password">Password<\/label>/);
     expect(html).toMatch(/<input[^>]*id="password"[^>]*type="password"[^>]*name="password"/);
     expect(html).toMatch(/<button[^>]*type="submit">Sign in<\/button>/);
-    expect(html).toMatch(/<a [^>]*href="\/login\/cancel\?[^"]*">Cancel<\/a>/);
+    expect(html).toMatch(/<button [^>]*form="cancel-sign-in">Cancel<\/button>/);
+    expect(html).toMatch(
+      /<form id="cancel-sign-in" method="post" action="\/login\/cancel\?client_id=[^"]*">/,
+    );
     expect(html).toMatch(/<a [^>]*href="\/signup\?interaction=int_[^"]*">Create an account<\/a>/);
     expect(html).toContain('Web App');
     // Readable without JavaScript: no script at all on the sign-in page.
@@ -191,9 +194,7 @@ describe('the hosted sign-in page (spec: Hosted login pages)', () => {
   it('Cancel sends access_denied with state and iss to the client (RFC 6749 §4.1.2.1)', async () => {
     const agent = new Agent();
     const { html } = await openHostedPage(agent, server, webParams());
-    const cancelHref = /href="(\/login\/cancel\?[^"]*)"/.exec(html)?.[1]?.replace(/&amp;/g, '&');
-    expect(cancelHref).toBeTruthy();
-    const res = await agent.fetch(`${server.url}${cancelHref}`);
+    const res = await submitCancel(agent, html);
     expect(res.status).toBe(303);
     expect(res.headers.get('location')?.startsWith(`${server.web.redirectUri}?`)).toBe(true);
     const params = redirectParams(res);
@@ -205,6 +206,45 @@ describe('the hosted sign-in page (spec: Hosted login pages)', () => {
     // The cancelled interaction cannot be used to sign in afterwards.
     const late = await submitSignIn(agent, server, html, server.user);
     expect(late.headers.get('location') ?? '').not.toContain('code=');
+  });
+});
+
+/** Submits the page's cancel form (the Cancel button's), optionally with another CSRF token. */
+function submitCancel(agent: Agent, html: string, csrfToken?: string) {
+  const form = /<form id="cancel-sign-in" method="post" action="([^"]*)">([\s\S]*?)<\/form>/.exec(html);
+  if (!form) throw new Error('no cancel form on the page');
+  const field = (name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(form[2] ?? '')?.[1] ?? '';
+  return agent.post(`${server.url}${(form[1] ?? '').replace(/&amp;/g, '&')}`, {
+    interaction: field('interaction'),
+    csrf_token: csrfToken ?? field('csrf_token'),
+  });
+}
+
+describe('Cancel is a POST with its own CSRF token (a link would let any page cancel a sign-in)', () => {
+  it("without the cancel form's CSRF token: 403, the sign-in page again, nothing sent to the app", async () => {
+    const agent = new Agent();
+    const { html } = await openHostedPage(agent, server, webParams());
+    const signInToken = /name="csrf_token" value="([^"]*)"/.exec(html)?.[1] ?? '';
+    for (const token of ['', 'A'.repeat(43), signInToken]) {
+      const res = await submitCancel(agent, html, token);
+      expect(res.status).toBe(403);
+      expect(res.headers.get('location')).toBeNull();
+      expect(await res.text()).toContain('name="password"');
+    }
+    // The sign-in goes on.
+    const res = await submitSignIn(agent, server, html, server.user);
+    expect(res.headers.get('location') ?? '').toContain('code=');
+  });
+
+  it('GET /login/cancel is 405 with Allow: POST and cancels nothing', async () => {
+    const agent = new Agent();
+    const { html } = await openHostedPage(agent, server, webParams());
+    const interaction = /name="interaction" value="([^"]*)"/.exec(html)?.[1] ?? '';
+    const res = await agent.fetch(`${server.url}/login/cancel?interaction=${interaction}`);
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe('POST');
+    const signedIn = await submitSignIn(agent, server, html, server.user);
+    expect(signedIn.headers.get('location') ?? '').toContain('code=');
   });
 });
 

@@ -71,7 +71,10 @@ describe('the hosted sign-up page (spec: Hosted login pages; OIDC prompt=create)
     expect(html).toMatch(/<label class="label" for="password">Password<\/label>/);
     expect(html).toMatch(/<label class="label" for="name">Name<\/label>/);
     expect(html).toMatch(/<button[^>]*type="submit">Create account<\/button>/);
-    expect(html).toMatch(/<a [^>]*href="\/login\/cancel\?[^"]*">Cancel<\/a>/);
+    expect(html).toMatch(/<button [^>]*form="cancel-sign-in">Cancel<\/button>/);
+    expect(html).toMatch(
+      /<form id="cancel-sign-in" method="post" action="\/login\/cancel\?client_id=[^"]*">/,
+    );
     expect(html).toMatch(/<a [^>]*href="\/login\?interaction=int_[^"]*">Sign in<\/a>/);
   });
 

@@ -81,7 +81,7 @@ export function loginRoutes(app: Hono<AppEnv>, chrome: PageChrome): void {
         email,
         error,
         signUpHref: interactionUrl('sign-up', interaction),
-        cancelHref: `/login/cancel?${new URLSearchParams({ interaction: interaction.id, client_id: interaction.request.clientId })}`,
+        cancel: cancelForm(c, interaction),
       },
       chrome,
     );
@@ -106,11 +106,17 @@ export function loginRoutes(app: Hono<AppEnv>, chrome: PageChrome): void {
         name: values.name,
         errors,
         signInHref: interactionUrl('sign-in', interaction),
-        cancelHref: `/login/cancel?${new URLSearchParams({ interaction: interaction.id, client_id: interaction.request.clientId })}`,
+        cancel: cancelForm(c, interaction),
         passwordMinLength,
       },
       chrome,
     );
+
+  const cancelForm = (c: Ctx, interaction: Interaction) => ({
+    action: formAction('/login/cancel', interaction),
+    interactionId: interaction.id,
+    csrfToken: issueCsrfToken(c, `cancel:${interaction.id}`),
+  });
 
   const formExpired = 'This form expired. Please try again.';
 
@@ -249,9 +255,14 @@ export function loginRoutes(app: Hono<AppEnv>, chrome: PageChrome): void {
     return sendAuthorizationResponse(c, response, chrome);
   });
 
-  app.get('/login/cancel', async (c) => {
-    const interaction = await loadInteraction(c, c.req.query('interaction'));
-    if (!interaction) return startAgain(c);
+  app.post('/login/cancel', async (c) => {
+    const form = await readForm(c);
+    if (!form) return badForm(c, chrome);
+    const interaction = await loadInteraction(c, form.get('interaction'));
+    if (!interaction) return startAgain(c, form.get('interaction'));
+    if (!verifyCsrfToken(c, form.get('csrf_token'), `cancel:${interaction.id}`)) {
+      return signInPage(c, interaction, 403, null, formExpired);
+    }
     c.get('ctx').logger.info({ clientId: interaction.request.clientId }, 'sign-in cancelled');
     return respond(
       c,
@@ -260,6 +271,21 @@ export function loginRoutes(app: Hono<AppEnv>, chrome: PageChrome): void {
         interaction,
         new OAuthError('access_denied', 'The user cancelled the sign-in'),
       ),
+    );
+  });
+
+  app.all('/login/cancel', (c) => {
+    c.header('Allow', 'POST');
+    return sendPage(
+      c,
+      405,
+      renderErrorPage,
+      {
+        title: 'Not allowed',
+        message: 'Cancelling a sign-in takes the Cancel button of its page.',
+        code: null,
+      },
+      chrome,
     );
   });
 

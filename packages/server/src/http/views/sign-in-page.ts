@@ -1,4 +1,5 @@
 import type { Branding } from './branding.ts';
+import { type CancelForm, renderCancelButton, renderCancelForm } from './cancel-form.ts';
 import { renderField } from './field.ts';
 import { html } from './html.ts';
 import { renderPage } from './layout.ts';
@@ -17,11 +18,11 @@ export interface SignInPageInput {
   error: string | null;
   signUpHref: string;
   /** Ends the interaction with `access_denied`. */
-  cancelHref: string;
+  cancel: CancelForm;
 }
 
 /**
- * The hosted sign-in page: email and password, a cancel link and a way to create an account.
+ * The hosted sign-in page: email and password, a cancel button and a way to create an account.
  * @see https://openid.net/specs/openid-connect-core-1_0.html#Authenticates
  */
 export function renderSignInPage(input: SignInPageInput): string {
@@ -36,9 +37,10 @@ ${renderField({ name: 'email', label: 'Email', type: 'email', autocomplete: 'use
 ${renderField({ name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password', required: true, autofocus: prefilled })}
 <div class="actions">
 <button class="button button-primary" type="submit">Sign in</button>
-<a class="button button-ghost" href="${input.cancelHref}">Cancel</a>
+${renderCancelButton()}
 </div>
 </form>
+${renderCancelForm(input.cancel)}
 <hr class="divider">
 <p class="switch">Don't have an account? <a class="link" href="${input.signUpHref}">Create an account</a></p>`;
   return renderPage({

@@ -1,4 +1,5 @@
 import type { Branding } from './branding.ts';
+import { type CancelForm, renderCancelButton, renderCancelForm } from './cancel-form.ts';
 import { renderField } from './field.ts';
 import { html } from './html.ts';
 import { renderPage } from './layout.ts';
@@ -24,7 +25,7 @@ export interface SignUpPageInput {
   errors: SignUpErrors;
   signInHref: string;
   /** Ends the interaction with `access_denied`. */
-  cancelHref: string;
+  cancel: CancelForm;
   passwordMinLength: number;
 }
 
@@ -47,9 +48,10 @@ ${renderField({ name: 'password', label: 'Password', type: 'password', autocompl
 ${renderField({ name: 'name', label: 'Name', type: 'text', autocomplete: 'name', value: input.name, error: errors.name, autofocus: focus === 'name' })}
 <div class="actions">
 <button class="button button-primary" type="submit">Create account</button>
-<a class="button button-ghost" href="${input.cancelHref}">Cancel</a>
+${renderCancelButton()}
 </div>
 </form>
+${renderCancelForm(input.cancel)}
 <hr class="divider">
 <p class="switch">Already have an account? <a class="link" href="${input.signInHref}">Sign in</a></p>`;
   return renderPage({

@@ -30,7 +30,7 @@ function signIn(overrides: Partial<Parameters<typeof renderSignInPage>[0]> = {})
     email: null,
     error: null,
     signUpHref: '/signup?interaction=int_abc',
-    cancelHref: '/login/cancel?interaction=int_abc',
+    cancel: { action: '/login/cancel?client_id=webc_1', interactionId: 'int_abc', csrfToken: 'csrf-cancel' },
     ...overrides,
   });
 }
@@ -46,7 +46,7 @@ function signUp(overrides: Partial<Parameters<typeof renderSignUpPage>[0]> = {})
     name: null,
     errors: {},
     signInHref: '/login?interaction=int_abc',
-    cancelHref: '/login/cancel?interaction=int_abc',
+    cancel: { action: '/login/cancel?client_id=webc_1', interactionId: 'int_abc', csrfToken: 'csrf-cancel' },
     passwordMinLength: 12,
     ...overrides,
   });
@@ -254,7 +254,7 @@ describe('every page', () => {
   it.each(Object.entries(pages))('%s carries a CSRF token in every form', (_name, page) => {
     const forms = page.split('<form').slice(1);
     for (const form of forms.filter((f) => !f.includes('id="form-post"'))) {
-      expect(form).toMatch(/<input type="hidden" name="csrf_token" value="csrf-123">/);
+      expect(form).toMatch(/<input type="hidden" name="csrf_token" value="csrf-(123|cancel)">/);
     }
   });
 
@@ -265,6 +265,15 @@ describe('every page', () => {
     expect(pages.selectOrganization).toContain('<span class="org-name">&lt;script&gt;');
   });
 });
+
+const cancelButton =
+  '<button class="button button-ghost" type="submit" form="cancel-sign-in">Cancel</button>';
+const cancelForm = [
+  '<form id="cancel-sign-in" method="post" action="/login/cancel?client_id=webc_1">',
+  '<input type="hidden" name="interaction" value="int_abc">',
+  '<input type="hidden" name="csrf_token" value="csrf-cancel">',
+  '</form>',
+].join('\n');
 
 describe('renderSignInPage', () => {
   it('has the Email and Password fields, the Sign in button, Cancel and the sign-up link', () => {
@@ -281,9 +290,10 @@ describe('renderSignInPage', () => {
     expect(attr(password!, 'type')).toBe('password');
     expect(attr(password!, 'autocomplete')).toBe('current-password');
     expect(page).toMatch(/<button class="button button-primary" type="submit">Sign in<\/button>/);
-    expect(page).toContain(
-      '<a class="button button-ghost" href="/login/cancel?interaction=int_abc">Cancel</a>',
-    );
+    expect(page).toContain(cancelButton);
+    expect(page).toContain(cancelForm);
+    // The cancel form is its own form, after the sign-in form: what was typed is never sent with it.
+    expect(page.indexOf(cancelForm)).toBeGreaterThan(page.indexOf('</form>'));
     expect(page).toContain(
       `Don't have an account? <a class="link" href="/signup?interaction=int_abc">Create an account</a>`,
     );
@@ -315,7 +325,7 @@ describe('renderSignInPage', () => {
 });
 
 describe('renderSignUpPage', () => {
-  it('has Email, Password and Name, the Create account button, Sign in and Cancel links', () => {
+  it('has Email, Password and Name, the Create account button, the Sign in link and Cancel', () => {
     const page = signUp();
     expect(page).toContain('<h1>Create your account</h1>');
     for (const [id, label] of [
@@ -336,7 +346,8 @@ describe('renderSignUpPage', () => {
     expect(page).toContain(
       'Already have an account? <a class="link" href="/login?interaction=int_abc">Sign in</a>',
     );
-    expect(page).toContain('href="/login/cancel?interaction=int_abc">Cancel</a>');
+    expect(page).toContain(cancelButton);
+    expect(page).toContain(cancelForm);
     expect(page).toContain('<input type="hidden" name="interaction" value="int_abc">');
     expect(page).toContain('<input type="hidden" name="csrf_token" value="csrf-123">');
   });
