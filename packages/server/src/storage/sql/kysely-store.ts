@@ -259,9 +259,8 @@ const hot = {
         's.created_at as secret_created_at',
         's.expires_at as secret_expires_at',
       ])
-      .where('c.id', '=', p.id)
-      .orderBy('s.created_at', 'desc')
-      .orderBy('s.id', 'desc'),
+      // Two secrets at most: sorted here, not by a temporary B-tree per request.
+      .where('c.id', '=', p.id),
   ),
   user: queryTemplate((db, p: { id: string }) => db.selectFrom('users').selectAll().where('id', '=', p.id)),
   organization: queryTemplate((db, p: { id: string }) =>
@@ -667,6 +666,7 @@ class SqlClientStore implements ClientStore {
         }),
       );
     }
+    secrets.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : -1));
     return { client: clientFromRow(first), secrets };
   }
 
