@@ -36,6 +36,17 @@ class MemoryKeyStore implements KeyStore {
     if (this.rows.has(key.id)) throw new Error(`duplicate ${key.id}`);
     this.rows.set(key.id, structuredClone(key));
   }
+  async insertFirst(key: SigningKey, now: Date): Promise<boolean> {
+    const at = now.getTime();
+    const signs = [...this.rows.values()].some(
+      (row) =>
+        row.activatesAt.getTime() <= at &&
+        (row.retiresAt === null || row.retiresAt.getTime() > at) &&
+        (row.expiresAt === null || row.expiresAt.getTime() > at),
+    );
+    if (!signs) await this.insert(key);
+    return !signs;
+  }
   async update(id: string, patch: { retiresAt?: Date | null; expiresAt?: Date | null }): Promise<void> {
     const row = this.rows.get(id);
     if (!row) throw new Error(`no key ${id}`);
@@ -102,6 +113,18 @@ describe('first start', () => {
     // A second process starting against the same store reuses it.
     await ring().ensureSigningKey();
     expect(store.rows.size).toBe(1);
+  });
+
+  it('two servers starting at once on one empty store end up with one key, and both sign with it', async () => {
+    const [a, b] = [ring(), ring()];
+    await Promise.all([a.ensureSigningKey(), b.ensureSigningKey()]);
+    expect(store.rows.size).toBe(1);
+    const [only] = [...store.rows.keys()];
+    for (const server of [a, b]) {
+      expect(server.describe().map((k) => k.id)).toEqual([only]);
+      const token = await server.sign({ sub: 'x' }, 'JWT');
+      expect(decodeProtectedHeader(token).kid).toBe(only);
+    }
   });
 
   it('sign() fails clearly before any key exists', async () => {

@@ -140,13 +140,15 @@ export class KeyRing {
     return this.#serialize(() => this.#reload());
   }
 
-  /** Makes sure a key is active now, creating one that signs immediately if none is (first start). */
+  /**
+   * Makes sure a key is active now, creating one that signs immediately if none is (first start).
+   * Servers starting at once on one database agree: only the first one's key is stored.
+   */
   ensureSigningKey(): Promise<void> {
     return this.#serialize(async () => {
       await this.#reload();
       if (this.#signingKeyAt(this.#now().getTime())) return;
-      await this.#create(this.#now());
-      await this.#retireSuperseded();
+      if (await this.#create(this.#now(), { unlessOneSigns: true })) await this.#retireSuperseded();
       await this.#reload();
     });
   }
@@ -310,7 +312,10 @@ export class KeyRing {
     return { publicJwk, publicKey, privateKey };
   }
 
-  async #create(activatesAt: Date): Promise<SigningKey> {
+  /** Creates and stores a key; with `unlessOneSigns`, only if no stored key signs now (else `null`). */
+  async #create(activatesAt: Date, options: { unlessOneSigns: true }): Promise<SigningKey | null>;
+  async #create(activatesAt: Date): Promise<SigningKey>;
+  async #create(activatesAt: Date, options?: { unlessOneSigns: true }): Promise<SigningKey | null> {
     const alg = this.#alg;
     const id = newId('snk');
     const { privateKey } = await generateKeyPair(alg, { extractable: true });
@@ -325,7 +330,11 @@ export class KeyRing {
       retiresAt: null,
       expiresAt: null,
     };
-    await this.#store.insert(record);
+    if (options?.unlessOneSigns) {
+      if (!(await this.#store.insertFirst(record, this.#now()))) return null;
+    } else {
+      await this.#store.insert(record);
+    }
     this.#records.push(record);
     return record;
   }

@@ -1199,6 +1199,26 @@ export function describeStoreSuite(name: string, open: () => Promise<Store>): vo
         await store.keys.update(current.id, { expiresAt: null });
         expect((await store.keys.list())[0]).toEqual({ ...current, retiresAt: at(100), expiresAt: null });
       });
+
+      it('insertFirst stores a key only while none signs: retired, expired or pending keys do not count', async () => {
+        await store.keys.insert(makeKey({ activatesAt: at(0), retiresAt: at(50), expiresAt: at(500) }));
+        await store.keys.insert(makeKey({ activatesAt: at(0), retiresAt: at(10), expiresAt: at(20) }));
+        await store.keys.insert(makeKey({ activatesAt: at(1000) }));
+        const first = makeKey({ activatesAt: at(60) });
+        expect(await store.keys.insertFirst(first, at(60))).toBe(true);
+        expect(await store.keys.insertFirst(makeKey({ activatesAt: at(61) }), at(61))).toBe(false);
+        expect((await store.keys.list()).filter((k) => k.id === first.id)).toEqual([first]);
+        expect(await store.keys.list()).toHaveLength(4);
+      });
+
+      it('insertFirst from many servers at once on an empty store: exactly one key', async () => {
+        const candidates = Array.from({ length: 6 }, () => makeKey({ activatesAt: at(0) }));
+        const results = await Promise.all(candidates.map((key) => store.keys.insertFirst(key, at(0))));
+        expect(results.filter(Boolean)).toHaveLength(1);
+        const stored = await store.keys.list();
+        expect(stored).toHaveLength(1);
+        expect(stored[0]?.id).toBe(candidates[results.indexOf(true)]?.id);
+      });
     });
 
     describe('rate limits', () => {

@@ -188,6 +188,12 @@ export interface RefreshTokenStore {
 export interface KeyStore {
   list(): Promise<SigningKey[]>;
   insert(key: SigningKey): Promise<void>;
+  /**
+   * Inserts `key` unless a key already signs at `now` (activated, neither retired nor expired),
+   * atomically across servers sharing the database; whether it was inserted. For the first start:
+   * servers starting at once on an empty database agree on one key.
+   */
+  insertFirst(key: SigningKey, now: Date): Promise<boolean>;
   update(id: string, patch: { retiresAt?: Date | null; expiresAt?: Date | null }): Promise<void>;
 }
 

@@ -410,7 +410,7 @@ export class KyselyStore implements Store {
     this.grants = new SqlGrantStore(db);
     this.codes = new SqlCodeStore(db);
     this.refreshTokens = new SqlRefreshTokenStore(db);
-    this.keys = new SqlKeyStore(db);
+    this.keys = new SqlKeyStore(db, kind);
     this.rateLimits = new SqlRateLimitStore(db);
     this.audit = new SqlAuditStore(db);
     this.logoutDeliveries = new SqlLogoutDeliveryStore(db, kind);
@@ -1530,11 +1530,16 @@ class SqlRefreshTokenStore implements RefreshTokenStore {
   }
 }
 
+/** PostgreSQL advisory lock taken while a first signing key is created (any constant of our own). */
+const firstSigningKeyLockId = 0x5e5a_3e01;
+
 class SqlKeyStore implements KeyStore {
   readonly #db: Db;
+  readonly #kind: Kind;
 
-  constructor(db: Db) {
+  constructor(db: Db, kind: Kind) {
     this.#db = db;
+    this.#kind = kind;
   }
 
   async list(): Promise<SigningKey[]> {
@@ -1549,6 +1554,27 @@ class SqlKeyStore implements KeyStore {
 
   async insert(key: SigningKey): Promise<void> {
     await this.#db.insertInto('signing_keys').values(signingKeyToRow(key)).execute();
+  }
+
+  async insertFirst(key: SigningKey, now: Date): Promise<boolean> {
+    const t = now.getTime();
+    return atomic(this.#db, async (db) => {
+      // Read committed lets two transactions both find no key; the lock makes the second one wait
+      // for the first and then see its key. SQLite runs one write transaction at a time already.
+      if (this.#kind === 'postgres')
+        await sql`select pg_advisory_xact_lock(${firstSigningKeyLockId})`.execute(db);
+      const signing = await db
+        .selectFrom('signing_keys')
+        .select('id')
+        .where('activates_at', '<=', t)
+        .where((eb) => eb.or([eb('retires_at', 'is', null), eb('retires_at', '>', t)]))
+        .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', t)]))
+        .limit(1)
+        .executeTakeFirst();
+      if (signing) return false;
+      await db.insertInto('signing_keys').values(signingKeyToRow(key)).execute();
+      return true;
+    });
   }
 
   async update(id: string, patch: { retiresAt?: Date | null; expiresAt?: Date | null }): Promise<void> {
