@@ -110,7 +110,10 @@ export interface OrganizationAccess {
   entitlements: { roles: string[]; permissions: string[] };
 }
 
-const noEntitlements = { roles: [], permissions: [] };
+/** What a user without a membership (or without an organization) is entitled to. */
+export function noEntitlements(): OrganizationAccess['entitlements'] {
+  return { roles: [], permissions: [] };
+}
 
 /** Reads the organization of a grant (gone: none) and the user's entitlements in it. */
 export async function loadOrganizationAccess(
@@ -121,7 +124,7 @@ export async function loadOrganizationAccess(
   const organization = organizationId ? await ctx.store.organizations.get(organizationId) : null;
   const entitlements = organization
     ? await ctx.store.roles.entitlements(userId, organization.id)
-    : noEntitlements;
+    : noEntitlements();
   return { organization, entitlements };
 }
 

@@ -15,7 +15,13 @@ import type { Client, RefreshToken } from '../../storage/types.ts';
 import { invalidGrant, invalidScope } from '../errors.ts';
 import { optionalParam, parseScope, type RawParams, requiredParam } from '../params.ts';
 import { sessionExpiry, slidIdleExpiry } from '../sessions.ts';
-import { activeUser, mintUserTokens, requireActiveUser, type TokenResponse } from './issue-user-tokens.ts';
+import {
+  activeUser,
+  mintUserTokens,
+  noEntitlements,
+  requireActiveUser,
+  type TokenResponse,
+} from './issue-user-tokens.ts';
 
 /** Exchanges a refresh token, rotating it. @see https://www.rfc-editor.org/rfc/rfc6749#section-6 */
 export async function exchangeRefreshToken(
@@ -48,7 +54,7 @@ export async function exchangeRefreshToken(
   const entitlements =
     organization && membershipRoles
       ? await ctx.store.roles.resolveEntitlements(membershipRoles, organization.id)
-      : { roles: [], permissions: [] };
+      : noEntitlements();
   const minted = await mintUserTokens(ctx, {
     client,
     user,
