@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeStoreSuite } from '../store-suite.ts';
+import { startCheckpointer } from './checkpointer.ts';
 import { openSqliteStore } from './open-sqlite-store.ts';
 
 let dir = '';
@@ -98,5 +99,18 @@ describe('openSqliteStore', () => {
     }
     // The worker's connection closed first, so the server's was the last one: WAL folded in and removed.
     await expect(stat(`${filename}-wal`)).rejects.toThrow(/ENOENT/);
+  });
+
+  it('a checkpointer that cannot open the database reports why, and stops cleanly', async () => {
+    let report: (message: string) => void = () => {};
+    const reported = new Promise<string>((resolve) => {
+      report = resolve;
+    });
+    const checkpointer = startCheckpointer(join(dir, 'missing', 'nothing.db'), {
+      intervalMs: 10,
+      onError: (message) => report(message),
+    });
+    expect(await reported).toMatch(/unable to open database file|does not exist/);
+    await checkpointer.stop();
   });
 });
