@@ -1083,6 +1083,46 @@ export function describeStoreSuite(name: string, open: () => Promise<Store>): vo
         expect(await store.sessions.get(session.id)).toEqual(slid);
       });
 
+      it('reads a grant with the session, user, organization and membership a code names, and whether the app is in the session', async () => {
+        const org = makeOrganization();
+        await store.organizations.insert(org);
+        const { client, session, user, grant } = await signedIn();
+        await store.memberships.insert({
+          organizationId: org.id,
+          userId: user.id,
+          roles: ['member'],
+          createdAt: at(0),
+          updatedAt: at(0),
+        });
+        const named = { sessionId: session.id, userId: user.id, organizationId: org.id, clientId: client.id };
+        const { clientIds: _apps, ...sessionFields } = session;
+        expect(await store.grants.getWithContext(grant.id, named)).toEqual({
+          grant,
+          session: sessionFields,
+          sessionHasClient: false,
+          user,
+          organization: org,
+          membershipRoles: ['member'],
+        });
+        await store.sessions.addClient(session.id, client.id);
+        expect(await store.grants.getWithContext(grant.id, named)).toMatchObject({ sessionHasClient: true });
+        expect(
+          await store.grants.getWithContext(grant.id, {
+            ...named,
+            organizationId: null,
+            clientId: 'webc_other',
+          }),
+        ).toMatchObject({ organization: null, membershipRoles: null, sessionHasClient: false });
+        expect(
+          await store.grants.getWithContext(grant.id, {
+            ...named,
+            sessionId: 'ses_gone',
+            userId: 'usr_gone',
+          }),
+        ).toMatchObject({ session: null, user: null, membershipRoles: null });
+        expect(await store.grants.getWithContext('grt_missing', named)).toBeNull();
+      });
+
       it('reads a token with its session, user, organization and membership in one go', async () => {
         const org = makeOrganization({ externalId: 'acme' });
         await store.organizations.insert(org);

@@ -136,9 +136,28 @@ export interface InteractionStore {
   complete(id: string, now: Date): Promise<boolean>;
 }
 
+/** A grant read with what a code exchange needs besides it (one query). */
+export interface GrantContext {
+  grant: Grant;
+  /** The session named, without its list of apps; `null` once deleted. */
+  session: Omit<Session, 'clientIds'> | null;
+  /** Whether the client named is already one of that session's apps. */
+  sessionHasClient: boolean;
+  user: User | null;
+  /** The organization named; `null` without one or once deleted. */
+  organization: Organization | null;
+  /** The user's role names in that organization; `null` when not a member. */
+  membershipRoles: string[] | null;
+}
+
 export interface GrantStore {
   insert(grant: Grant): Promise<void>;
   get(id: string): Promise<Grant | null>;
+  /** The grant with the session, user, organization and membership an authorization code names. */
+  getWithContext(
+    id: string,
+    named: { sessionId: string; userId: string; organizationId: string | null; clientId: string },
+  ): Promise<GrantContext | null>;
   /** Revokes a grant and every refresh token in it. Returns `false` if it was already revoked. */
   revoke(id: string, now: Date): Promise<boolean>;
 }

@@ -9,7 +9,7 @@ import { invalidGrant, invalidRequest } from '../errors.ts';
 import { optionalParam, type RawParams, requiredParam } from '../params.ts';
 import { verifyPkce } from '../pkce.ts';
 import { sessionExpiry } from '../sessions.ts';
-import { mintUserTokens, requireActiveUser, type TokenResponse } from './issue-user-tokens.ts';
+import { activeUser, membershipAccess, mintUserTokens, type TokenResponse } from './issue-user-tokens.ts';
 
 /** Exchanges an authorization code. @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1.3 */
 export async function exchangeAuthorizationCode(
@@ -46,16 +46,25 @@ export async function exchangeAuthorizationCode(
     throw invalidGrant('code_verifier sent for a code issued without a code_challenge');
   }
 
-  const session = await ctx.store.sessions.get(stored.sessionId);
-  if (!session || sessionExpiry(session, now)) throw invalidGrant('The sign-in session has ended');
-  const grant = await ctx.store.grants.get(stored.grantId);
-  if (!grant || grant.revokedAt) throw invalidGrant('The grant has been revoked');
-  const user = await requireActiveUser(ctx, stored.userId);
+  // The grant, its session, user, organization and membership come in one read.
+  const context = await ctx.store.grants.getWithContext(stored.grantId, {
+    sessionId: stored.sessionId,
+    userId: stored.userId,
+    organizationId: stored.organizationId,
+    clientId: client.id,
+  });
+  const session = context?.session;
+  if (!context || !session || sessionExpiry(session, now))
+    throw invalidGrant('The sign-in session has ended');
+  if (context.grant.revokedAt) throw invalidGrant('The grant has been revoked');
+  const user = activeUser(context.user);
+  const access = await membershipAccess(ctx, context.organization, context.membershipRoles);
 
   const minted = await mintUserTokens(ctx, {
     client,
     user,
     organizationId: stored.organizationId,
+    access,
     session,
     grantId: stored.grantId,
     grantScope: stored.scope,
@@ -67,7 +76,7 @@ export async function exchangeAuthorizationCode(
     // A replay may have revoked the grant while we minted: then nothing we made may stand.
     const latest = await store.grants.get(stored.grantId);
     if (!latest || latest.revokedAt) throw invalidGrant('The authorization code has already been used');
-    if (!session.clientIds.includes(client.id)) await store.sessions.addClient(session.id, client.id);
+    if (!context.sessionHasClient) await store.sessions.addClient(session.id, client.id);
   });
   return minted.response;
 }

@@ -111,7 +111,7 @@ export interface OrganizationAccess {
 }
 
 /** What a user without a membership (or without an organization) is entitled to. */
-export function noEntitlements(): OrganizationAccess['entitlements'] {
+function noEntitlements(): OrganizationAccess['entitlements'] {
   return { roles: [], permissions: [] };
 }
 
@@ -125,6 +125,19 @@ export async function loadOrganizationAccess(
   const entitlements = organization
     ? await ctx.store.roles.entitlements(userId, organization.id)
     : noEntitlements();
+  return { organization, entitlements };
+}
+
+/** The access a membership read along with its organization gives (none without either). */
+export async function membershipAccess(
+  ctx: ServerContext,
+  organization: Organization | null,
+  membershipRoles: string[] | null,
+): Promise<OrganizationAccess> {
+  const entitlements =
+    organization && membershipRoles
+      ? await ctx.store.roles.resolveEntitlements(membershipRoles, organization.id)
+      : noEntitlements();
   return { organization, entitlements };
 }
 

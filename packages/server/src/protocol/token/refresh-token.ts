@@ -17,8 +17,8 @@ import { optionalParam, parseScope, type RawParams, requiredParam } from '../par
 import { sessionExpiry, slidIdleExpiry } from '../sessions.ts';
 import {
   activeUser,
+  membershipAccess,
   mintUserTokens,
-  noEntitlements,
   requireActiveUser,
   type TokenResponse,
 } from './issue-user-tokens.ts';
@@ -45,21 +45,18 @@ export async function exchangeRefreshToken(
   if (wider.length > 0) throw invalidScope(`Scope exceeds the original grant: ${wider.join(' ')}`);
   if (current.rotatedAt) return replayWithinGrace(ctx, client, current, presented, scope);
 
-  const { session, organization, membershipRoles } = found;
+  const { session } = found;
   if (!session || sessionExpiry(session, now)) {
     await ctx.store.grants.revoke(current.grantId, now);
     throw invalidGrant('The sign-in session has ended');
   }
   const user = activeUser(found.user);
-  const entitlements =
-    organization && membershipRoles
-      ? await ctx.store.roles.resolveEntitlements(membershipRoles, organization.id)
-      : noEntitlements();
+  const access = await membershipAccess(ctx, found.organization, found.membershipRoles);
   const minted = await mintUserTokens(ctx, {
     client,
     user,
     organizationId: current.organizationId,
-    access: { organization, entitlements },
+    access,
     session,
     grantId: current.grantId,
     grantScope: current.scope,

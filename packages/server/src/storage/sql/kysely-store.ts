@@ -12,6 +12,7 @@ import {
   type AuditStore,
   type ClientStore,
   type CodeStore,
+  type GrantContext,
   type GrantStore,
   type InteractionStore,
   type KeyStore,
@@ -88,6 +89,7 @@ import {
 } from './rows.ts';
 import type {
   Database,
+  GrantsTable,
   OrganizationsTable,
   RefreshTokensTable,
   SessionsTable,
@@ -169,6 +171,30 @@ function unprefixed<T>(row: Record<string, unknown>, { names }: Prefixed): T | n
   const out: Record<string, unknown> = {};
   for (const [column, as] of names) out[column] = row[as];
   return out['id'] === null || out['id'] === undefined ? null : (out as T);
+}
+
+/** The session, user, organization and membership roles joined into a row (aliases s, u, o, m). */
+function joinedRows(row: Record<string, unknown>): {
+  session: Omit<Session, 'clientIds'> | null;
+  user: User | null;
+  organization: Organization | null;
+  membershipRoles: string[] | null;
+} {
+  const sessionRow = unprefixed<Selectable<SessionsTable>>(row, joinedSession);
+  const userRow = unprefixed<Selectable<UsersTable>>(row, joinedUser);
+  const organizationRow = unprefixed<Selectable<OrganizationsTable>>(row, joinedOrganization);
+  const roles = row['m__roles'];
+  let session: Omit<Session, 'clientIds'> | null = null;
+  if (sessionRow) {
+    const { clientIds: _notRead, ...rest } = sessionFromRow(sessionRow, []);
+    session = rest;
+  }
+  return {
+    session,
+    user: userRow ? userFromRow(userRow) : null,
+    organization: organizationRow ? organizationFromRow(organizationRow) : null,
+    membershipRoles: typeof roles === 'string' ? (JSON.parse(roles) as string[]) : null,
+  };
 }
 
 const joinedSession = prefixed('s', sessionColumns);
@@ -296,6 +322,37 @@ const hot = {
       .onConflict((oc) => oc.columns(['session_id', 'client_id']).doNothing()),
   ),
   grant: queryTemplate((db, p: { id: string }) => db.selectFrom('grants').selectAll().where('id', '=', p.id)),
+  grantWithContext: queryTemplate(
+    (
+      db,
+      p: { id: string; sessionId: string; userId: string; organizationId: string | null; clientId: string },
+    ) =>
+      db
+        .selectFrom('grants as g')
+        .leftJoin('sessions as s', (join) => join.on('s.id', '=', p.sessionId))
+        .leftJoin('users as u', (join) => join.on('u.id', '=', p.userId))
+        .leftJoin('organizations as o', (join) => join.on('o.id', '=', p.organizationId))
+        .leftJoin('memberships as m', (join) =>
+          join.on('m.organization_id', '=', p.organizationId).on('m.user_id', '=', p.userId),
+        )
+        .selectAll('g')
+        .select((eb) => [
+          ...prefixedColumns(joinedSession),
+          ...prefixedColumns(joinedUser),
+          ...prefixedColumns(joinedOrganization),
+          'm.roles as m__roles',
+          eb
+            .exists(
+              eb
+                .selectFrom('session_clients as sc')
+                .select('sc.client_id')
+                .where('sc.session_id', '=', p.sessionId)
+                .where('sc.client_id', '=', p.clientId),
+            )
+            .as('session_has_client'),
+        ])
+        .where('g.id', '=', p.id),
+  ),
   consumeCode: queryTemplate((db, p: { codeHash: string; now: number }) =>
     db
       .updateTable('authorization_codes')
@@ -1415,6 +1472,23 @@ class SqlGrantStore implements GrantStore {
     return row ? grantFromRow(row) : null;
   }
 
+  async getWithContext(
+    id: string,
+    named: { sessionId: string; userId: string; organizationId: string | null; clientId: string },
+  ): Promise<GrantContext | null> {
+    const [found] = (await hot.grantWithContext.run(this.#db, { id, ...named })).rows;
+    if (!found) return null;
+    const row = found as unknown as Record<string, unknown>;
+    const joined = joinedRows(row);
+    const hasClient = row['session_has_client'];
+    return {
+      grant: grantFromRow(found as Selectable<GrantsTable>),
+      ...joined,
+      // SQLite answers EXISTS with 0 or 1, PostgreSQL with a boolean.
+      sessionHasClient: hasClient === true || hasClient === 1,
+    };
+  }
+
   async revoke(id: string, now: Date): Promise<boolean> {
     const t = now.getTime();
     return atomic(this.#db, async (db) => {
@@ -1479,22 +1553,7 @@ class SqlRefreshTokenStore implements RefreshTokenStore {
     const [found] = (await hot.refreshTokenWithContext.run(this.#db, { tokenHash })).rows;
     if (!found) return null;
     const row = found as unknown as Record<string, unknown>;
-    const sessionRow = unprefixed<Selectable<SessionsTable>>(row, joinedSession);
-    const userRow = unprefixed<Selectable<UsersTable>>(row, joinedUser);
-    const organizationRow = unprefixed<Selectable<OrganizationsTable>>(row, joinedOrganization);
-    const roles = row['m__roles'];
-    let session: Omit<Session, 'clientIds'> | null = null;
-    if (sessionRow) {
-      const { clientIds: _notRead, ...rest } = sessionFromRow(sessionRow, []);
-      session = rest;
-    }
-    return {
-      token: refreshTokenFromRow(found as Selectable<RefreshTokensTable>),
-      session,
-      user: userRow ? userFromRow(userRow) : null,
-      organization: organizationRow ? organizationFromRow(organizationRow) : null,
-      membershipRoles: typeof roles === 'string' ? (JSON.parse(roles) as string[]) : null,
-    };
+    return { token: refreshTokenFromRow(found as Selectable<RefreshTokensTable>), ...joinedRows(row) };
   }
 
   async rotate(
